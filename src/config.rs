@@ -1,0 +1,207 @@
+//! Typed settings from the environment (12-factor). Secrets are never logged; a bad value
+//! stops the process at start-up with a message that names the variable.
+
+use std::env;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Used when no key is configured, so that the first run needs no configuration. It is
+/// logged as a warning: never run production on it.
+pub const DEVELOPMENT_HS256_SECRET: &str = "billing-center-development-secret-change-me";
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/billing";
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn config_error(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+/// Where JWT verification keys come from.
+#[derive(Clone)]
+pub enum JwtKeySource {
+    /// Shared secret, HS256 only: local development and tests.
+    Hs256Secret(String),
+    /// A PEM public key with the algorithm it is used with (RS256, ES256 or EdDSA).
+    PublicKeyPem { path: PathBuf, algorithm: String },
+    /// A JWKS document; every key's `alg` (or its type) decides its algorithm.
+    JwksFile(PathBuf),
+}
+
+impl std::fmt::Debug for JwtKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JwtKeySource::Hs256Secret(_) => f.write_str("Hs256Secret(<redacted>)"),
+            JwtKeySource::PublicKeyPem { path, algorithm } => {
+                write!(f, "PublicKeyPem({}, {algorithm})", path.display())
+            }
+            JwtKeySource::JwksFile(path) => write!(f, "JwksFile({})", path.display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub keys: JwtKeySource,
+    pub leeway_seconds: u64,
+    /// True when the development secret is in use because nothing was configured.
+    pub using_development_secret: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    /// True when DATABASE_URL was not set: the local database is created if missing.
+    pub database_url_defaulted: bool,
+    pub database_pool_size: usize,
+    pub bind_addr: SocketAddr,
+    pub jwt: JwtSettings,
+    pub seller_country: String,
+    pub payment_gateway: String,
+    pub log_format: LogFormat,
+    pub log_level: String,
+}
+
+fn var(name: &str) -> Option<String> {
+    env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        let database_url_env = var("DATABASE_URL");
+        let database_url_defaulted = database_url_env.is_none();
+        let database_url = database_url_env.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(config_error("DATABASE_URL", "must be a postgres:// URL"));
+        }
+
+        let database_pool_size = match var("DATABASE_POOL_SIZE") {
+            None => 16,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=512).contains(n))
+                .ok_or_else(|| config_error("DATABASE_POOL_SIZE", "must be 1..=512"))?,
+        };
+
+        let bind_addr = var("BIND_ADDR")
+            .unwrap_or_else(|| "127.0.0.1:8080".to_owned())
+            .parse::<SocketAddr>()
+            .map_err(|e| config_error("BIND_ADDR", format!("not a socket address: {e}")))?;
+
+        let leeway_seconds = match var("JWT_LEEWAY_SECONDS") {
+            None => 30,
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= 60)
+                .ok_or_else(|| config_error("JWT_LEEWAY_SECONDS", "must be 0..=60"))?,
+        };
+
+        let (keys, using_development_secret) = jwt_keys_from_env()?;
+        let jwt = JwtSettings {
+            issuer: var("JWT_ISSUER").unwrap_or_else(|| "billing-center".to_owned()),
+            audience: var("JWT_AUDIENCE").unwrap_or_else(|| "billing-center-api".to_owned()),
+            keys,
+            leeway_seconds,
+            using_development_secret,
+        };
+
+        let seller_country = var("SELLER_COUNTRY").unwrap_or_else(|| "IE".to_owned());
+        if seller_country.len() != 2 || !seller_country.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(config_error(
+                "SELLER_COUNTRY",
+                "must be an ISO 3166 alpha-2 code such as IE",
+            ));
+        }
+
+        let payment_gateway = var("PAYMENT_GATEWAY").unwrap_or_else(|| "test".to_owned());
+        if payment_gateway != "test" {
+            return Err(config_error("PAYMENT_GATEWAY", "only `test` is built in"));
+        }
+
+        let log_format = match var("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(_) => return Err(config_error("LOG_FORMAT", "must be `pretty` or `json`")),
+        };
+        let log_level = var("LOG_LEVEL")
+            .or_else(|| var("RUST_LOG"))
+            .unwrap_or_else(|| "info".to_owned());
+
+        Ok(Settings {
+            database_url,
+            database_url_defaulted,
+            database_pool_size,
+            bind_addr,
+            jwt,
+            seller_country,
+            payment_gateway,
+            log_format,
+            log_level,
+        })
+    }
+}
+
+fn jwt_keys_from_env() -> Result<(JwtKeySource, bool), ConfigError> {
+    let secret = var("JWT_HS256_SECRET");
+    let pem = var("JWT_PUBLIC_KEY_FILE");
+    let jwks = var("JWT_JWKS_FILE");
+    let configured = [secret.is_some(), pem.is_some(), jwks.is_some()]
+        .iter()
+        .filter(|set| **set)
+        .count();
+    if configured > 1 {
+        return Err(config_error(
+            "JWT_HS256_SECRET",
+            "set exactly one of JWT_HS256_SECRET, JWT_PUBLIC_KEY_FILE, JWT_JWKS_FILE",
+        ));
+    }
+    if let Some(secret) = secret {
+        if secret.len() < 32 {
+            return Err(config_error(
+                "JWT_HS256_SECRET",
+                "must be at least 32 bytes",
+            ));
+        }
+        return Ok((JwtKeySource::Hs256Secret(secret), false));
+    }
+    if let Some(path) = pem {
+        let algorithm = var("JWT_ALGORITHM").unwrap_or_else(|| "RS256".to_owned());
+        if !["RS256", "ES256", "EdDSA"].contains(&algorithm.as_str()) {
+            return Err(config_error(
+                "JWT_ALGORITHM",
+                "must be RS256, ES256 or EdDSA",
+            ));
+        }
+        return Ok((
+            JwtKeySource::PublicKeyPem {
+                path: PathBuf::from(path),
+                algorithm,
+            },
+            false,
+        ));
+    }
+    if let Some(path) = jwks {
+        return Ok((JwtKeySource::JwksFile(PathBuf::from(path)), false));
+    }
+    Ok((
+        JwtKeySource::Hs256Secret(DEVELOPMENT_HS256_SECRET.to_owned()),
+        true,
+    ))
+}

@@ -1,0 +1,120 @@
+//! Database access: the connection pool, embedded migrations, the generated schema and the
+//! row models. Queries live with the service that owns the use case.
+
+pub mod models;
+pub mod schema;
+
+use diesel::ConnectionError;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Any number; it only has to be the same for every process migrating this database.
+const MIGRATION_LOCK_KEY: i64 = 0x6269_6c6c_696e_67;
+
+pub type DbPool = Pool<AsyncPgConnection>;
+pub type DbConn = Object<AsyncPgConnection>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[from] ConnectionError),
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("migrations failed: {0}")]
+    Migration(String),
+    #[error("pool: {0}")]
+    Pool(String),
+    #[error("invalid DATABASE_URL: {0}")]
+    Url(String),
+}
+
+pub fn build_pool(database_url: &str, max_size: usize) -> Result<DbPool, DbSetupError> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
+    Pool::builder(manager)
+        .max_size(max_size)
+        .wait_timeout(Some(std::time::Duration::from_secs(5)))
+        .create_timeout(Some(std::time::Duration::from_secs(5)))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|e| DbSetupError::Pool(e.to_string()))
+}
+
+/// Runs the embedded migrations that are not applied yet. Concurrent starts of several
+/// instances serialise on an advisory lock, so each migration runs once.
+pub async fn run_migrations(database_url: &str) -> Result<Vec<String>, DbSetupError> {
+    let url = database_url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use diesel::Connection;
+        use diesel::RunQueryDsl;
+        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)?;
+        diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+            .execute(&mut conn)?;
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map(|versions| versions.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+            .map_err(|e| DbSetupError::Migration(e.to_string()));
+        diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+            .execute(&mut conn)?;
+        applied
+    })
+    .await
+    .map_err(|e| DbSetupError::Migration(e.to_string()))?
+}
+
+/// Creates the database named in the URL when it does not exist (local development only).
+pub async fn create_database_if_missing(database_url: &str) -> Result<bool, DbSetupError> {
+    let (server, name) = split_database_name(database_url)?;
+    let mut conn = AsyncPgConnection::establish(&format!("{server}/postgres")).await?;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    #[derive(QueryableByName)]
+    struct Exists {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        exists: bool,
+    }
+    let found: Exists =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<diesel::sql_types::Text, _>(&name)
+            .get_result(&mut conn)
+            .await?;
+    if found.exists {
+        return Ok(false);
+    }
+    conn.batch_execute(&format!(
+        "CREATE DATABASE \"{}\"",
+        name.replace('"', "\"\"")
+    ))
+    .await?;
+    Ok(true)
+}
+
+/// Splits `postgres://user@host:port/name?opts` into the server part and the database name.
+fn split_database_name(database_url: &str) -> Result<(String, String), DbSetupError> {
+    let without_query = database_url.split('?').next().unwrap_or(database_url);
+    let (server, name) = without_query
+        .rsplit_once('/')
+        .filter(|(server, name)| {
+            server.contains("://") && !server.ends_with('/') && !name.is_empty()
+        })
+        .ok_or_else(|| DbSetupError::Url("no database name in the URL".to_owned()))?;
+    Ok((server.to_owned(), name.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_database_name;
+
+    #[test]
+    fn splits_the_database_name_off_the_url() {
+        let (server, name) =
+            split_database_name("postgres://postgres@127.0.0.1:5432/billing").expect("split");
+        assert_eq!(server, "postgres://postgres@127.0.0.1:5432");
+        assert_eq!(name, "billing");
+        assert!(split_database_name("postgres://host").is_err());
+    }
+}

@@ -1,0 +1,90 @@
+//! Accounts: their kind and the checks on the contact data they carry.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Who manages an account and how its orders are paid (SPEC §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountKind {
+    /// Managed by its billing contact in the Billing Center; pays by card at checkout.
+    SelfService,
+    /// Managed with a representative in the Corporate Billing Portal; pays by invoice.
+    Corporate,
+}
+
+impl AccountKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::SelfService => "self_service",
+            AccountKind::Corporate => "corporate",
+        }
+    }
+}
+
+impl fmt::Display for AccountKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AccountKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "self_service" => Ok(AccountKind::SelfService),
+            "corporate" => Ok(AccountKind::Corporate),
+            other => Err(format!("unknown account kind `{other}`")),
+        }
+    }
+}
+
+/// A deliberately small email check: one `@`, something on both sides, a dot in the domain,
+/// no spaces, at most 254 characters. Deliverability is the mail system's job.
+pub fn is_plausible_email(email: &str) -> bool {
+    if email.len() > 254 || email.chars().any(char::is_whitespace) {
+        return false;
+    }
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        }
+        None => false,
+    }
+}
+
+/// ISO 3166-1 alpha-2 shape: two upper-case ASCII letters.
+pub fn is_country_code(country: &str) -> bool {
+    country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert!(is_plausible_email("ana@example.com"));
+        assert!(!is_plausible_email("ana@example"));
+        assert!(!is_plausible_email("ana example@x.com"));
+        assert!(!is_plausible_email("@x.com"));
+        assert!(!is_plausible_email("a@b@c.com"));
+    }
+
+    #[test]
+    fn kinds_round_trip() {
+        for kind in [AccountKind::SelfService, AccountKind::Corporate] {
+            assert_eq!(kind.as_str().parse::<AccountKind>(), Ok(kind));
+        }
+        assert!("enterprise".parse::<AccountKind>().is_err());
+        assert!(is_country_code("DE"));
+        assert!(!is_country_code("de"));
+    }
+}

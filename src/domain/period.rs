@@ -1,0 +1,135 @@
+//! Billing periods: calendar arithmetic on dates, with end-of-month clamping.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+/// How often a subscription is billed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BillingFrequency {
+    Monthly,
+    Annual,
+}
+
+impl BillingFrequency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BillingFrequency::Monthly => "monthly",
+            BillingFrequency::Annual => "annual",
+        }
+    }
+
+    /// Length of one billing period in calendar months.
+    pub fn months(self) -> u32 {
+        match self {
+            BillingFrequency::Monthly => 1,
+            BillingFrequency::Annual => 12,
+        }
+    }
+}
+
+impl fmt::Display for BillingFrequency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for BillingFrequency {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "monthly" => Ok(BillingFrequency::Monthly),
+            "annual" => Ok(BillingFrequency::Annual),
+            other => Err(format!("unknown billing frequency `{other}`")),
+        }
+    }
+}
+
+/// Adds calendar months to a date; a day that does not exist in the target month clamps to
+/// that month's last day (Jan 31 + 1 month = Feb 28, or Feb 29 in a leap year).
+pub fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
+    let total = date.year() * 12 + date.month0() as i32 + months as i32;
+    let year = total.div_euclid(12);
+    let month0 = total.rem_euclid(12) as u32;
+    let last = last_day_of_month(year, month0 + 1);
+    let day = date.day().min(last);
+    // The day is clamped into the month, so the date exists; fall back to the input only to
+    // avoid a panic path for years outside chrono's range.
+    NaiveDate::from_ymd_opt(year, month0 + 1, day).unwrap_or(date)
+}
+
+fn last_day_of_month(year: i32, month: u32) -> u32 {
+    let (next_year, next_month) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
+    NaiveDate::from_ymd_opt(next_year, next_month, 1)
+        .and_then(|first_of_next| first_of_next.pred_opt())
+        .map_or(28, |last| last.day())
+}
+
+/// A billing period `[start, end)` of calendar dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+}
+
+impl Period {
+    /// The period that starts on `start` and lasts one cycle of `frequency`.
+    pub fn starting(start: NaiveDate, frequency: BillingFrequency) -> Period {
+        Period {
+            start,
+            end: add_months(start, frequency.months()),
+        }
+    }
+
+    pub fn contains(&self, day: NaiveDate) -> bool {
+        self.start <= day && day < self.end
+    }
+
+    /// Whole days in the period.
+    pub fn days(&self) -> i64 {
+        (self.end - self.start).num_days()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).expect("valid test date")
+    }
+
+    #[test]
+    fn clamps_to_the_end_of_shorter_months() {
+        assert_eq!(add_months(d(2026, 1, 31), 1), d(2026, 2, 28));
+        assert_eq!(add_months(d(2028, 1, 31), 1), d(2028, 2, 29));
+        assert_eq!(add_months(d(2026, 3, 31), 1), d(2026, 4, 30));
+        assert_eq!(add_months(d(2028, 2, 29), 12), d(2029, 2, 28));
+    }
+
+    #[test]
+    fn crosses_year_boundaries() {
+        assert_eq!(add_months(d(2026, 12, 15), 1), d(2027, 1, 15));
+        assert_eq!(add_months(d(2026, 11, 27), 12), d(2027, 11, 27));
+    }
+
+    #[test]
+    fn periods_are_half_open() {
+        let p = Period::starting(d(2026, 11, 17), BillingFrequency::Monthly);
+        assert_eq!(p.end, d(2026, 12, 17));
+        assert!(p.contains(d(2026, 11, 17)));
+        assert!(p.contains(d(2026, 12, 16)));
+        assert!(!p.contains(d(2026, 12, 17)));
+        assert_eq!(p.days(), 30);
+        let annual = Period::starting(d(2028, 2, 29), BillingFrequency::Annual);
+        assert_eq!(annual.days(), 365);
+    }
+}

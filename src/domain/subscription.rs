@@ -1,0 +1,98 @@
+//! Subscription status as clients see it, and what the caller may do with one now (SPEC §4).
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+/// The status a client sees. `trial_expired` is derived from the trial's last day and today;
+/// the database stores only `trialing`, `active` and `canceled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionStatus {
+    Trialing,
+    TrialExpired,
+    Active,
+    Canceled,
+}
+
+/// What a caller may do with a subscription now; portals show buttons from this list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionAction {
+    /// "Subscribe now": buy the product after (or during) a trial.
+    Subscribe,
+    /// "Edit subscription": change plan, licences or billing frequency.
+    Edit,
+    /// Enable the product for users.
+    AssignLicenses,
+}
+
+/// Maps the stored status to the one clients see. `trial_ends_on` is the trial's last day.
+pub fn effective_status(
+    stored: &str,
+    trial_ends_on: Option<NaiveDate>,
+    today: NaiveDate,
+) -> SubscriptionStatus {
+    match stored {
+        "active" => SubscriptionStatus::Active,
+        "trialing" => match trial_ends_on {
+            Some(last_day) if today > last_day => SubscriptionStatus::TrialExpired,
+            _ => SubscriptionStatus::Trialing,
+        },
+        _ => SubscriptionStatus::Canceled,
+    }
+}
+
+/// The actions of SPEC §4's table. Every role that reaches an account may take them; rules
+/// that depend on the role (downgrades) are checked on the change itself.
+pub fn actions(status: SubscriptionStatus) -> Vec<SubscriptionAction> {
+    match status {
+        SubscriptionStatus::Trialing => {
+            vec![
+                SubscriptionAction::Subscribe,
+                SubscriptionAction::AssignLicenses,
+            ]
+        }
+        SubscriptionStatus::TrialExpired => vec![SubscriptionAction::Subscribe],
+        SubscriptionStatus::Active => {
+            vec![SubscriptionAction::Edit, SubscriptionAction::AssignLicenses]
+        }
+        SubscriptionStatus::Canceled => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).expect("date")
+    }
+
+    #[test]
+    fn a_trial_runs_through_its_last_day() {
+        let last = Some(d(2026, 11, 30));
+        assert_eq!(
+            effective_status("trialing", last, d(2026, 11, 30)),
+            SubscriptionStatus::Trialing
+        );
+        assert_eq!(
+            effective_status("trialing", last, d(2026, 12, 1)),
+            SubscriptionStatus::TrialExpired
+        );
+    }
+
+    #[test]
+    fn actions_follow_the_status_table() {
+        use SubscriptionAction::*;
+        assert_eq!(
+            actions(SubscriptionStatus::Trialing),
+            vec![Subscribe, AssignLicenses]
+        );
+        assert_eq!(actions(SubscriptionStatus::TrialExpired), vec![Subscribe]);
+        assert_eq!(
+            actions(SubscriptionStatus::Active),
+            vec![Edit, AssignLicenses]
+        );
+        assert!(actions(SubscriptionStatus::Canceled).is_empty());
+    }
+}

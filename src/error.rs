@@ -1,0 +1,343 @@
+//! One error type for the whole API, rendered in one place as an RFC 9457 problem
+//! (`application/problem+json`) with a stable `code`. Database and pool errors are mapped here
+//! too, so no handler decides on its own how a failure looks; a 500 says nothing internal and
+//! is logged once, with everything, where it is rendered.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Stable problem codes (SPEC §12). Clients switch on these, never on `title` or `detail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthenticated,
+    NotFound,
+    Forbidden,
+    DowngradeRequiresAssistance,
+    UseCorporatePortal,
+    UseBillingCenter,
+    ValidationFailed,
+    NoChange,
+    CartEmpty,
+    TrialExpired,
+    TrialActive,
+    AlreadySubscribed,
+    LicensesInUse,
+    NoLicensesAvailable,
+    PaymentMethodRequired,
+    PaymentMethodInvalid,
+    VatIdRequired,
+    CardDeclined,
+    QuoteChanged,
+    VersionMismatch,
+    IdempotencyKeyRequired,
+    IdempotencyKeyReused,
+    IdempotencyKeyInUse,
+    SubscriptionExists,
+    DuplicateEmail,
+    MalformedRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    MethodNotAllowed,
+    Conflict,
+    ServiceUnavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            Unauthenticated => "unauthenticated",
+            NotFound => "not-found",
+            Forbidden => "forbidden",
+            DowngradeRequiresAssistance => "downgrade-requires-assistance",
+            UseCorporatePortal => "use-corporate-portal",
+            UseBillingCenter => "use-billing-center",
+            ValidationFailed => "validation-failed",
+            NoChange => "no-change",
+            CartEmpty => "cart-empty",
+            TrialExpired => "trial-expired",
+            TrialActive => "trial-active",
+            AlreadySubscribed => "already-subscribed",
+            LicensesInUse => "licenses-in-use",
+            NoLicensesAvailable => "no-licenses-available",
+            PaymentMethodRequired => "payment-method-required",
+            PaymentMethodInvalid => "payment-method-invalid",
+            VatIdRequired => "vat-id-required",
+            CardDeclined => "card-declined",
+            QuoteChanged => "quote-changed",
+            VersionMismatch => "version-mismatch",
+            IdempotencyKeyRequired => "idempotency-key-required",
+            IdempotencyKeyReused => "idempotency-key-reused",
+            IdempotencyKeyInUse => "idempotency-key-in-use",
+            SubscriptionExists => "subscription-exists",
+            DuplicateEmail => "duplicate-email",
+            MalformedRequest => "malformed-request",
+            PayloadTooLarge => "payload-too-large",
+            UnsupportedMediaType => "unsupported-media-type",
+            MethodNotAllowed => "method-not-allowed",
+            Conflict => "conflict",
+            ServiceUnavailable => "service-unavailable",
+            Internal => "internal-error",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        use ErrorCode::*;
+        match self {
+            Unauthenticated => StatusCode::UNAUTHORIZED,
+            NotFound => StatusCode::NOT_FOUND,
+            Forbidden | DowngradeRequiresAssistance | UseCorporatePortal | UseBillingCenter => {
+                StatusCode::FORBIDDEN
+            }
+            ValidationFailed
+            | NoChange
+            | CartEmpty
+            | PaymentMethodRequired
+            | PaymentMethodInvalid
+            | VatIdRequired
+            | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            TrialExpired | TrialActive | AlreadySubscribed | LicensesInUse
+            | NoLicensesAvailable | IdempotencyKeyInUse | SubscriptionExists | DuplicateEmail
+            | Conflict => StatusCode::CONFLICT,
+            CardDeclined => StatusCode::PAYMENT_REQUIRED,
+            QuoteChanged | VersionMismatch => StatusCode::PRECONDITION_FAILED,
+            IdempotencyKeyRequired | MalformedRequest => StatusCode::BAD_REQUEST,
+            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A short, constant summary of the problem type.
+    pub fn title(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            Unauthenticated => "Authentication required",
+            NotFound => "Not found",
+            Forbidden => "Not allowed",
+            DowngradeRequiresAssistance => "A downgrade needs assistance",
+            UseCorporatePortal => "Use the Corporate Billing Portal",
+            UseBillingCenter => "Use the Billing Center",
+            ValidationFailed => "The request is not valid",
+            NoChange => "The item changes nothing",
+            CartEmpty => "The cart is empty",
+            TrialExpired => "The trial has expired",
+            TrialActive => "The trial is still running",
+            AlreadySubscribed => "Already subscribed",
+            LicensesInUse => "Licences are in use",
+            NoLicensesAvailable => "No licences available",
+            PaymentMethodRequired => "A payment method is required",
+            PaymentMethodInvalid => "The payment method is not valid",
+            VatIdRequired => "A VAT ID is required",
+            CardDeclined => "The card was declined",
+            QuoteChanged => "The quote has changed",
+            VersionMismatch => "The resource has changed",
+            IdempotencyKeyRequired => "An Idempotency-Key header is required",
+            IdempotencyKeyReused => "The Idempotency-Key was used with another request",
+            IdempotencyKeyInUse => "A request with this Idempotency-Key is in progress",
+            SubscriptionExists => "The subscription exists already",
+            DuplicateEmail => "The email is already used",
+            MalformedRequest => "The request is malformed",
+            PayloadTooLarge => "The request body is too large",
+            UnsupportedMediaType => "Unsupported media type",
+            MethodNotAllowed => "Method not allowed",
+            Conflict => "Conflict",
+            ServiceUnavailable => "Service unavailable",
+            Internal => "Internal error",
+        }
+    }
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// JSON pointer-like path of the field, e.g. `billing_contact.email`.
+    pub field: String,
+    pub message: String,
+}
+
+/// The body of every error response (RFC 9457).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// URI reference that identifies the problem type: `/problems/<code>`.
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code.
+    pub code: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// Extra members some problems carry (`requirements`, `quote`, `licenses_to_unassign`…).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub extensions: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+    pub extensions: Option<serde_json::Map<String, serde_json::Value>>,
+    pub headers: Vec<(header::HeaderName, HeaderValue)>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.detail)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+            extensions: None,
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn not_found() -> ApiError {
+        ApiError::new(
+            ErrorCode::NotFound,
+            "The resource does not exist or is out of your reach.",
+        )
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::Forbidden, detail)
+    }
+
+    pub fn unauthenticated(detail: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::Unauthenticated, detail).with_header(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"billing-center\""),
+        )
+    }
+
+    /// A 422 with one invalid field.
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError::validation(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> ApiError {
+        let detail = match errors.as_slice() {
+            [only] => format!("{}: {}", only.field, only.message),
+            _ => format!("{} fields are not valid.", errors.len()),
+        };
+        ApiError {
+            errors,
+            ..ApiError::new(ErrorCode::ValidationFailed, detail)
+        }
+    }
+
+    pub fn internal() -> ApiError {
+        ApiError::new(
+            ErrorCode::Internal,
+            "The server could not complete the request; it has been logged.",
+        )
+    }
+
+    pub fn unavailable() -> ApiError {
+        ApiError::new(
+            ErrorCode::ServiceUnavailable,
+            "The database is not reachable right now; retry shortly.",
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+    }
+
+    pub fn with_extension(mut self, key: &str, value: serde_json::Value) -> ApiError {
+        self.extensions
+            .get_or_insert_with(Default::default)
+            .insert(key.to_owned(), value);
+        self
+    }
+
+    pub fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> ApiError {
+        self.headers.push((name, value));
+        self
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem {
+            type_uri: format!("/problems/{}", self.code.as_str()),
+            title: self.code.title().to_owned(),
+            status: self.code.status().as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.as_str().to_owned(),
+            errors: self.errors.clone(),
+            extensions: self.extensions.clone(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        for (name, value) in &self.headers {
+            response.insert_header((name.clone(), value.clone()));
+        }
+        response.body(serde_json::to_string(&self.problem()).unwrap_or_default())
+    }
+}
+
+/// Logs an unexpected failure once, with its cause, and answers a 500 that reveals nothing.
+pub fn internal_error(context: &str, cause: &dyn std::fmt::Display) -> ApiError {
+    tracing::error!(error = %cause, "{context}");
+    ApiError::internal()
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> ApiError {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match &error {
+            Error::NotFound => ApiError::not_found(),
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                tracing::warn!(error = %error, "database connection closed");
+                ApiError::unavailable()
+            }
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => ApiError::new(
+                ErrorCode::Conflict,
+                "A concurrent request changed the same data; retry.",
+            ),
+            _ => internal_error("database error", &error),
+        }
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
+    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> ApiError {
+        tracing::warn!(error = %error, "database pool could not provide a connection");
+        ApiError::unavailable()
+    }
+}
+
+/// The name of the constraint a database error violated, if any.
+pub fn violated_constraint(error: &diesel::result::Error) -> Option<&str> {
+    match error {
+        diesel::result::Error::DatabaseError(_, info) => info.constraint_name(),
+        _ => None,
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

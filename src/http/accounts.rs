@@ -1,0 +1,248 @@
+//! Accounts: create, list, read, patch billing details, attach a card.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::db::models::Account;
+use crate::domain::account::AccountKind;
+use crate::error::{ApiResult, Problem, internal_error};
+use crate::http::pagination::{List, ListParams};
+use crate::http::{etag, if_match_version};
+use crate::services::Caller;
+use crate::services::accounts::{self, CreateAccount, PatchAccount, PaymentMethodInput};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactView {
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AddressView {
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub region: Option<String>,
+}
+
+/// Display data of the card on file; the card itself stays with the gateway.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentMethodView {
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: i16,
+    pub exp_year: i16,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountView {
+    pub id: Uuid,
+    pub kind: AccountKind,
+    pub name: String,
+    pub country: String,
+    pub currency: String,
+    pub vat_id: Option<String>,
+    pub billing_contact: ContactView,
+    pub address: AddressView,
+    pub representative_id: Option<String>,
+    pub payment_method: Option<PaymentMethodView>,
+    /// Credit from earlier downgrades, applied to the next orders.
+    #[schema(value_type = String, example = "0.00")]
+    pub credit_balance: Decimal,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<Account> for AccountView {
+    type Error = crate::error::ApiError;
+
+    fn try_from(a: Account) -> ApiResult<AccountView> {
+        let kind = a
+            .kind
+            .parse::<AccountKind>()
+            .map_err(|e| internal_error("stored account kind", &e))?;
+        let payment_method = match (
+            a.card_brand,
+            a.card_last4,
+            a.card_exp_month,
+            a.card_exp_year,
+        ) {
+            (Some(brand), Some(last4), Some(exp_month), Some(exp_year)) => {
+                Some(PaymentMethodView {
+                    brand,
+                    last4,
+                    exp_month,
+                    exp_year,
+                })
+            }
+            _ => None,
+        };
+        Ok(AccountView {
+            id: a.id,
+            kind,
+            name: a.name,
+            country: a.country,
+            currency: a.currency,
+            vat_id: a.vat_id,
+            billing_contact: ContactView {
+                name: a.billing_contact_name,
+                email: a.billing_contact_email,
+            },
+            address: AddressView {
+                line1: a.address_line1,
+                line2: a.address_line2,
+                city: a.city,
+                postal_code: a.postal_code,
+                region: a.region,
+            },
+            representative_id: a.representative_id,
+            payment_method,
+            credit_balance: a.credit_balance,
+            version: a.version,
+            created_at: a.created_at,
+        })
+    }
+}
+
+fn with_etag(status: actix_web::http::StatusCode, view: AccountView) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, etag(view.version)))
+        .json(view)
+}
+
+/// Create an account (admin).
+#[utoipa::path(
+    tag = "accounts",
+    request_body = CreateAccount,
+    responses(
+        (status = 201, body = AccountView, headers(("ETag" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/accounts")]
+pub async fn create_account(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<CreateAccount>,
+) -> ApiResult<HttpResponse> {
+    let account = accounts::create(&state, &caller, body.into_inner()).await?;
+    Ok(with_etag(
+        actix_web::http::StatusCode::CREATED,
+        account.try_into()?,
+    ))
+}
+
+/// List the accounts in the caller's reach (representative: its own; support: self-service;
+/// admin: all), newest first.
+#[utoipa::path(
+    tag = "accounts",
+    params(ListParams),
+    responses(
+        (status = 200, body = List<AccountView>),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/accounts")]
+pub async fn list_accounts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    params: web::Query<ListParams>,
+) -> ApiResult<web::Json<List<AccountView>>> {
+    let (rows, limit) = accounts::list(&state, &caller, params.into_inner()).await?;
+    let views = rows
+        .into_iter()
+        .map(AccountView::try_from)
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(web::Json(List::from_rows(views, limit, |v| v.id, |v| v)))
+}
+
+/// Read an account.
+#[utoipa::path(
+    tag = "accounts",
+    params(("account_id" = Uuid, Path)),
+    responses(
+        (status = 200, body = AccountView, headers(("ETag" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/accounts/{account_id}")]
+pub async fn get_account(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let account = accounts::get(&state, &caller, path.into_inner()).await?;
+    Ok(with_etag(
+        actix_web::http::StatusCode::OK,
+        account.try_into()?,
+    ))
+}
+
+/// Update billing details (VAT ID, contact, address, name, country). `kind` and
+/// `representative_id`: admin only. Send `If-Match` with the ETag to avoid lost updates.
+#[utoipa::path(
+    tag = "accounts",
+    params(("account_id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
+    request_body = PatchAccount,
+    responses(
+        (status = 200, body = AccountView, headers(("ETag" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/accounts/{account_id}")]
+pub async fn patch_account(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    req: HttpRequest,
+    body: web::Json<PatchAccount>,
+) -> ApiResult<HttpResponse> {
+    let if_match = if_match_version(&req)?;
+    let account = accounts::patch(
+        &state,
+        &caller,
+        path.into_inner(),
+        if_match,
+        body.into_inner(),
+    )
+    .await?;
+    Ok(with_etag(
+        actix_web::http::StatusCode::OK,
+        account.try_into()?,
+    ))
+}
+
+/// Attach a card by gateway token (self-service accounts). Only brand, last 4 and expiry
+/// are stored. Test tokens: `tok_visa`, `tok_mastercard`, `tok_chargeDeclined`,
+/// `tok_insufficientFunds` attach; `tok_expired` is rejected.
+#[utoipa::path(
+    tag = "accounts",
+    params(("account_id" = Uuid, Path)),
+    request_body = PaymentMethodInput,
+    responses(
+        (status = 200, body = AccountView, headers(("ETag" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/accounts/{account_id}/payment-method")]
+pub async fn put_payment_method(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    body: web::Json<PaymentMethodInput>,
+) -> ApiResult<HttpResponse> {
+    let account =
+        accounts::set_payment_method(&state, &caller, path.into_inner(), body.into_inner()).await?;
+    Ok(with_etag(
+        actix_web::http::StatusCode::OK,
+        account.try_into()?,
+    ))
+}

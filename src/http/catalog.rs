@@ -1,0 +1,93 @@
+//! `GET /v1/catalog/products`: products with plans and the prices in force today.
+
+use actix_web::{get, web};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::domain::money::{Currency, to_currency_scale};
+use crate::domain::period::BillingFrequency;
+use crate::error::ApiResult;
+use crate::services::Caller;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PriceView {
+    pub billing_frequency: BillingFrequency,
+    pub currency: Currency,
+    /// Per licence per period, in force today.
+    #[schema(value_type = String, example = "49.00")]
+    pub amount: Decimal,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanView {
+    pub code: String,
+    pub name: String,
+    /// Higher rank = more features.
+    pub rank: i32,
+    pub features: Vec<String>,
+    pub prices: Vec<PriceView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductView {
+    pub code: String,
+    pub name: String,
+    pub plans: Vec<PlanView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductList {
+    pub data: Vec<ProductView>,
+}
+
+/// List products with their plans and current prices.
+#[utoipa::path(
+    tag = "catalog",
+    operation_id = "list_products",
+    responses((status = 200, body = ProductList))
+)]
+#[get("/catalog/products")]
+pub async fn list_products(
+    state: web::Data<AppState>,
+    _caller: Caller,
+) -> ApiResult<web::Json<ProductList>> {
+    let today = state.clock.today();
+    let catalog = state.catalog.get();
+    let data = catalog
+        .products
+        .iter()
+        .map(|product| ProductView {
+            code: product.code.clone(),
+            name: product.name.clone(),
+            plans: product
+                .plans
+                .iter()
+                .map(|plan| PlanView {
+                    code: plan.code.clone(),
+                    name: plan.name.clone(),
+                    rank: plan.rank,
+                    features: plan.features.clone(),
+                    prices: [BillingFrequency::Monthly, BillingFrequency::Annual]
+                        .into_iter()
+                        .flat_map(|frequency| {
+                            Currency::ALL
+                                .into_iter()
+                                .map(move |currency| (frequency, currency))
+                        })
+                        .filter_map(|(frequency, currency)| {
+                            plan.price_on(frequency, currency, today)
+                                .map(|price| PriceView {
+                                    billing_frequency: frequency,
+                                    currency,
+                                    amount: to_currency_scale(price.amount, currency),
+                                })
+                        })
+                        .collect(),
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(web::Json(ProductList { data }))
+}

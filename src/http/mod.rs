@@ -1,0 +1,65 @@
+//! The HTTP layer: handlers parse the request, call one service, and shape the response.
+//! One module per resource; each handler carries its `#[utoipa::path]`.
+
+pub mod accounts;
+pub mod caller;
+pub mod catalog;
+pub mod events;
+pub mod extract;
+pub mod fallback;
+pub mod metrics;
+pub mod middleware;
+pub mod ops;
+pub mod pagination;
+pub mod subscriptions;
+pub mod users;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Every route of the API. Registering a handler here is what puts it in the OpenAPI
+/// document, so the document cannot list a route that does not exist, nor miss one.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(ops::healthz)
+        .service(ops::readyz)
+        .service(ops::metrics)
+        .service(
+            utoipa_actix_web::scope("/v1")
+                .service(catalog::list_products)
+                .service(accounts::create_account)
+                .service(accounts::list_accounts)
+                .service(accounts::get_account)
+                .service(accounts::patch_account)
+                .service(accounts::put_payment_method)
+                .service(subscriptions::list_subscriptions)
+                .service(subscriptions::import_subscription)
+                .service(subscriptions::get_subscription)
+                .service(users::list_users)
+                .service(users::create_user)
+                .service(users::delete_user)
+                .service(events::list_events),
+        );
+}
+
+/// The `ETag` of a versioned resource.
+pub fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}
+
+/// Reads `If-Match: "<version>"` (weak or strong); a header that names no version is a 412.
+pub fn if_match_version(req: &actix_web::HttpRequest) -> crate::error::ApiResult<Option<i32>> {
+    let Some(value) = req.headers().get(actix_web::http::header::IF_MATCH) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse::<i32>().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            crate::error::ApiError::new(
+                crate::error::ErrorCode::VersionMismatch,
+                "If-Match must be the resource's ETag, e.g. \"3\".",
+            )
+        })
+}

@@ -1,0 +1,148 @@
+//! Subscriptions: list, read (with `actions` for the caller), import (admin).
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, get, post, web};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::domain::subscription::{
+    SubscriptionAction, SubscriptionStatus, actions, effective_status,
+};
+use crate::error::{ApiResult, Problem};
+use crate::http::etag;
+use crate::http::pagination::{List, ListParams};
+use crate::services::Caller;
+use crate::services::subscriptions::{self, ImportSubscription, SubscriptionDetail};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubscriptionView {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    /// Product code.
+    pub product: String,
+    /// Plan code.
+    pub plan: String,
+    #[schema(value_type = String, example = "monthly")]
+    pub billing_frequency: String,
+    /// Licences, 1..=10000.
+    pub quantity: i32,
+    pub status: SubscriptionStatus,
+    pub current_period_start: Option<NaiveDate>,
+    /// Exclusive: the period is `[start, end)`.
+    pub current_period_end: Option<NaiveDate>,
+    /// What was charged for the current period.
+    #[schema(value_type = Option<String>, example = "490.00")]
+    pub period_amount: Option<Decimal>,
+    pub currency: String,
+    /// The trial's last day.
+    pub trial_ends_on: Option<NaiveDate>,
+    pub licenses_assigned: i32,
+    /// What the caller may do now (`subscribe`, `edit`, `assign_licenses`).
+    pub actions: Vec<SubscriptionAction>,
+    pub version: i32,
+}
+
+pub fn view(detail: SubscriptionDetail, today: NaiveDate) -> SubscriptionView {
+    let row = detail.row;
+    let status = effective_status(&row.status, row.trial_ends_on, today);
+    SubscriptionView {
+        id: row.id,
+        account_id: row.account_id,
+        product: detail.product_code,
+        plan: detail.plan_code,
+        billing_frequency: row.billing_frequency,
+        quantity: row.quantity,
+        status,
+        current_period_start: row.current_period_start,
+        current_period_end: row.current_period_end,
+        period_amount: row.period_amount,
+        currency: row.currency,
+        trial_ends_on: row.trial_ends_on,
+        licenses_assigned: row.licenses_assigned,
+        actions: actions(status),
+        version: row.version,
+    }
+}
+
+/// List the account's subscriptions, newest first.
+#[utoipa::path(
+    tag = "subscriptions",
+    params(("account_id" = Uuid, Path), ListParams),
+    responses(
+        (status = 200, body = List<SubscriptionView>),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/accounts/{account_id}/subscriptions")]
+pub async fn list_subscriptions(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    params: web::Query<ListParams>,
+) -> ApiResult<web::Json<List<SubscriptionView>>> {
+    let (rows, limit) =
+        subscriptions::list(&state, &caller, path.into_inner(), params.into_inner()).await?;
+    let today = state.clock.today();
+    Ok(web::Json(List::from_rows(
+        rows,
+        limit,
+        |d| d.row.id,
+        |d| view(d, today),
+    )))
+}
+
+/// Read one subscription.
+#[utoipa::path(
+    tag = "subscriptions",
+    params(("account_id" = Uuid, Path), ("subscription_id" = Uuid, Path)),
+    responses(
+        (status = 200, body = SubscriptionView, headers(("ETag" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/accounts/{account_id}/subscriptions/{subscription_id}")]
+pub async fn get_subscription(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (account_id, subscription_id) = path.into_inner();
+    let detail = subscriptions::get(&state, &caller, account_id, subscription_id).await?;
+    let view = view(detail, state.clock.today());
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(view.version)))
+        .json(view))
+}
+
+/// Import a subscription without charging (admin; migration from a legacy system):
+/// `trialing` with `trial_ends_on`, or `active` with a `current_period_start` whose period
+/// contains today. Its `period_amount` is the plan's price on that start date × quantity.
+#[utoipa::path(
+    tag = "subscriptions",
+    params(("account_id" = Uuid, Path)),
+    request_body = ImportSubscription,
+    responses(
+        (status = 201, body = SubscriptionView, headers(("ETag" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json",
+         description = "`subscription-exists`: the account has a subscription to the product"),
+    )
+)]
+#[post("/accounts/{account_id}/subscriptions")]
+pub async fn import_subscription(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    body: web::Json<ImportSubscription>,
+) -> ApiResult<HttpResponse> {
+    let detail =
+        subscriptions::import(&state, &caller, path.into_inner(), body.into_inner()).await?;
+    let view = view(detail, state.clock.today());
+    Ok(HttpResponse::build(StatusCode::CREATED)
+        .insert_header((header::ETAG, etag(view.version)))
+        .json(view))
+}

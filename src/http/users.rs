@@ -1,0 +1,102 @@
+//! The account's users.
+
+use actix_web::{HttpResponse, delete, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::db::models::User;
+use crate::error::{ApiResult, Problem};
+use crate::http::pagination::{List, ListParams};
+use crate::services::Caller;
+use crate::services::users::{self, CreateUser};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> UserView {
+        UserView {
+            id: u.id,
+            name: u.name,
+            email: u.email,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// List the account's users, newest first.
+#[utoipa::path(
+    tag = "users",
+    params(("account_id" = Uuid, Path), ListParams),
+    responses(
+        (status = 200, body = List<UserView>),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/accounts/{account_id}/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    params: web::Query<ListParams>,
+) -> ApiResult<web::Json<List<UserView>>> {
+    let (rows, limit) =
+        users::list(&state, &caller, path.into_inner(), params.into_inner()).await?;
+    Ok(web::Json(List::from_rows(
+        rows,
+        limit,
+        |u| u.id,
+        UserView::from,
+    )))
+}
+
+/// Add a user to the account.
+#[utoipa::path(
+    tag = "users",
+    params(("account_id" = Uuid, Path)),
+    request_body = CreateUser,
+    responses(
+        (status = 201, body = UserView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json",
+         description = "`duplicate-email`: the email is already used in the account"),
+    )
+)]
+#[post("/accounts/{account_id}/users")]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    body: web::Json<CreateUser>,
+) -> ApiResult<HttpResponse> {
+    let user = users::create(&state, &caller, path.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(UserView::from(user)))
+}
+
+/// Remove a user; the licences the user held are freed.
+#[utoipa::path(
+    tag = "users",
+    params(("account_id" = Uuid, Path), ("user_id" = Uuid, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/accounts/{account_id}/users/{user_id}")]
+pub async fn delete_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (account_id, user_id) = path.into_inner();
+    users::delete(&state, &caller, account_id, user_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

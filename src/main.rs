@@ -1,0 +1,196 @@
+//! The `billing-center` binary: `serve` (default), `migrate`, `seed-demo`, `token`, `openapi`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use billing_center::auth::Role;
+use billing_center::auth::jwt::JwtVerifier;
+use billing_center::clock::{Clock, SystemClock};
+use billing_center::config::Settings;
+use billing_center::http::metrics::Metrics;
+use billing_center::payments::TestGateway;
+use billing_center::services::catalog::{self, CatalogCache};
+use billing_center::{AppState, build_app, db, seed, telemetry};
+use clap::{Parser, Subcommand};
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(name = "billing-center", version, about = "Billing Center API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run migrations, then serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Insert the demo accounts (idempotent) and print a development token per role.
+    SeedDemo,
+    /// Print a development JWT signed with the configured HS256 secret, and nothing else.
+    Token {
+        #[arg(long)]
+        role: String,
+        /// The account of a contact role.
+        #[arg(long)]
+        account: Option<Uuid>,
+        #[arg(long)]
+        sub: Option<String>,
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = match cli.command.unwrap_or(Command::Serve) {
+        Command::Openapi => print_openapi(),
+        Command::Token {
+            role,
+            account,
+            sub,
+            ttl,
+        } => print_token(&settings, &role, account, sub, ttl),
+        Command::Serve => run_async(serve(settings)),
+        Command::Migrate => run_async(migrate(settings)),
+        Command::SeedDemo => run_async(seed_demo(settings)),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_async(future: impl std::future::Future<Output = Result<(), String>>) -> Result<(), String> {
+    actix_web::rt::System::new().block_on(future)
+}
+
+fn print_openapi() -> Result<(), String> {
+    let json = serde_json::to_string_pretty(&billing_center::openapi_document())
+        .map_err(|e| e.to_string())?;
+    println!("{json}");
+    Ok(())
+}
+
+fn print_token(
+    settings: &Settings,
+    role: &str,
+    account: Option<Uuid>,
+    sub: Option<String>,
+    ttl: u64,
+) -> Result<(), String> {
+    let role: Role = role.parse()?;
+    if role.is_contact() && account.is_none() {
+        return Err(format!("--account is required for {role}"));
+    }
+    let verifier = JwtVerifier::from_settings(&settings.jwt).map_err(|e| e.to_string())?;
+    let sub = sub.unwrap_or_else(|| format!("dev-{role}"));
+    println!("{}", verifier.mint(role, &sub, account, ttl)?);
+    Ok(())
+}
+
+async fn prepare_database(settings: &Settings) -> Result<(), String> {
+    if settings.database_url_defaulted
+        && db::create_database_if_missing(&settings.database_url)
+            .await
+            .map_err(|e| e.to_string())?
+    {
+        tracing::info!("created the local database");
+    }
+    let applied = db::run_migrations(&settings.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    for version in applied {
+        tracing::info!(%version, "migration applied");
+    }
+    Ok(())
+}
+
+async fn migrate(settings: Settings) -> Result<(), String> {
+    telemetry::init(settings.log_format, &settings.log_level);
+    prepare_database(&settings).await
+}
+
+async fn seed_demo(settings: Settings) -> Result<(), String> {
+    telemetry::init(settings.log_format, &settings.log_level);
+    prepare_database(&settings).await?;
+    let pool = db::build_pool(&settings.database_url, 2).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+    let catalog = catalog::load(&mut conn).await.map_err(|e| e.to_string())?;
+    let accounts = seed::seed_demo(&mut conn, &catalog, SystemClock.today())
+        .await
+        .map_err(|e| e.to_string())?;
+    let verifier = JwtVerifier::from_settings(&settings.jwt).map_err(|e| e.to_string())?;
+    let ttl = 8 * 3600;
+    println!("Demo accounts:");
+    for (id, name, kind) in &accounts {
+        println!("  {id}  {kind:<12}  {name}");
+    }
+    println!("\nDevelopment tokens (valid 8 hours; paste into Swagger UI's Authorize):");
+    let tokens = [
+        (
+            Role::BillingContact,
+            "ada@acme.example",
+            Some(seed::DEMO_SELF_SERVICE),
+        ),
+        (
+            Role::CorporateContact,
+            "hank@globex.example",
+            Some(seed::DEMO_CORPORATE),
+        ),
+        (Role::Representative, seed::DEMO_REPRESENTATIVE, None),
+        (Role::Support, "support-agent", None),
+        (Role::Admin, "admin", None),
+    ];
+    for (role, sub, account) in tokens {
+        println!("\n{role}:\n{}", verifier.mint(role, sub, account, ttl)?);
+    }
+    Ok(())
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    telemetry::init(settings.log_format, &settings.log_level);
+    if settings.jwt.using_development_secret {
+        tracing::warn!(
+            "no JWT key configured: using the development HS256 secret (never in production)"
+        );
+    }
+    prepare_database(&settings).await?;
+    let pool = db::build_pool(&settings.database_url, settings.database_pool_size)
+        .map_err(|e| e.to_string())?;
+    let catalog = {
+        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+        catalog::load(&mut conn).await.map_err(|e| e.to_string())?
+    };
+    let state = AppState {
+        pool,
+        jwt: Arc::new(JwtVerifier::from_settings(&settings.jwt).map_err(|e| e.to_string())?),
+        clock: Arc::new(SystemClock),
+        gateway: Arc::new(TestGateway::new()),
+        metrics: Arc::new(Metrics::new()),
+        catalog: CatalogCache::new(catalog),
+        seller_country: settings.seller_country.clone(),
+    };
+    let addr = settings.bind_addr;
+    let server = actix_web::HttpServer::new(move || build_app(state.clone()))
+        .shutdown_timeout(15)
+        .bind(addr)
+        .map_err(|e| format!("cannot bind {addr}: {e}"))?;
+    tracing::info!(%addr, "serving; Swagger UI at http://{addr}/swagger-ui/");
+    // actix stops accepting on SIGINT/SIGTERM and lets running requests finish.
+    server.run().await.map_err(|e| e.to_string())
+}

@@ -1,0 +1,138 @@
+//! The OpenAPI document: the base (info, security, shared schemas) here, the paths from the
+//! handlers themselves (`#[utoipa::path]` on each, collected by `http::routes`). The problem
+//! responses every route shares are added in one place, so no handler can forget them.
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{FieldError, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Billing Center API",
+        description = "Change subscriptions — plan tier, licences, billing frequency — through a cart, a \
+checkout summary and an order; assign licences to users. Every `/v1` call needs \
+`Authorization: Bearer <JWT>`. Errors are RFC 9457 problems with a stable `code`. Money is a decimal \
+string in the currency's minor units.",
+        license(name = "Proprietary"),
+    ),
+    security(("bearer" = [])),
+    components(schemas(Problem, FieldError)),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "catalog", description = "Products, plans and prices"),
+        (name = "accounts", description = "Customer accounts and their billing details"),
+        (name = "subscriptions", description = "Subscriptions and what may be done with them"),
+        (name = "users", description = "The people of an account"),
+        (name = "events", description = "The audit trail"),
+        (name = "ops", description = "Health, readiness and metrics (no authentication)"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, api: &mut OpenApiDoc) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub fn base() -> OpenApiDoc {
+    ApiDoc::openapi()
+}
+
+/// Adds the problem responses that every route of a kind shares.
+pub fn finish(mut api: OpenApiDoc) -> OpenApiDoc {
+    for (path, item) in api.paths.paths.iter_mut() {
+        if !path.starts_with("/v1/") {
+            continue;
+        }
+        let has_id = path.contains('{');
+        let ops: [(&str, &mut Option<Operation>); 5] = [
+            ("get", &mut item.get),
+            ("post", &mut item.post),
+            ("put", &mut item.put),
+            ("patch", &mut item.patch),
+            ("delete", &mut item.delete),
+        ];
+        for (method, op) in ops {
+            let Some(op) = op.as_mut() else { continue };
+            let has_body = op.request_body.is_some();
+            let lists = op
+                .parameters
+                .as_ref()
+                .is_some_and(|ps| ps.iter().any(|p| p.name == "limit"));
+            add(
+                op,
+                "401",
+                "`unauthenticated`: no token, or a token that is not valid",
+            );
+            if has_id {
+                add(
+                    op,
+                    "404",
+                    "`not-found`: no such resource, or out of the caller's reach",
+                );
+            }
+            if has_body {
+                add(op, "400", "`malformed-request`: the body is not JSON");
+                add(op, "413", "`payload-too-large`: the body is over 64 KiB");
+                add(
+                    op,
+                    "415",
+                    "`unsupported-media-type`: the body is not `application/json`",
+                );
+            }
+            if has_body || lists || method == "patch" {
+                add(
+                    op,
+                    "422",
+                    "`validation-failed`: a field is missing, unknown, of the wrong type or out of range",
+                );
+            }
+            add(
+                op,
+                "500",
+                "`internal-error`: logged; the body reveals nothing internal",
+            );
+            add(
+                op,
+                "503",
+                "`service-unavailable`: the database is not reachable; retry",
+            );
+        }
+    }
+    api
+}
+
+fn add(op: &mut Operation, status: &str, description: &str) {
+    if op.responses.responses.contains_key(status) {
+        return;
+    }
+    let response = ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build();
+    op.responses
+        .responses
+        .insert(status.to_owned(), response.into());
+}

@@ -1,0 +1,65 @@
+//! Loads an account for a caller, or answers as SPEC §2 says: 404 out of reach, 403 for a
+//! contact on its own account of the other kind. Every account-scoped use case starts here.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::auth::reach::{AccountScope, check_reach};
+use crate::db::models::Account;
+use crate::db::schema::accounts;
+use crate::domain::account::AccountKind;
+use crate::error::{ApiError, ApiResult, internal_error};
+use crate::services::Caller;
+
+/// Reads the account when the caller reaches it.
+pub async fn account_in_reach(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    account_id: Uuid,
+) -> ApiResult<Account> {
+    let account = accounts::table
+        .find(account_id)
+        .select(Account::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(ApiError::not_found)?;
+    ensure_reach(caller, &account)?;
+    Ok(account)
+}
+
+/// Reads and locks the account (`FOR UPDATE`) when the caller reaches it; use inside the
+/// transaction that changes it or decides on its data.
+pub async fn account_in_reach_for_update(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    account_id: Uuid,
+) -> ApiResult<Account> {
+    let account = accounts::table
+        .find(account_id)
+        .select(Account::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(ApiError::not_found)?;
+    ensure_reach(caller, &account)?;
+    Ok(account)
+}
+
+pub fn account_kind(account: &Account) -> ApiResult<AccountKind> {
+    account
+        .kind
+        .parse::<AccountKind>()
+        .map_err(|e| internal_error("stored account kind", &e))
+}
+
+fn ensure_reach(caller: &Caller, account: &Account) -> ApiResult<()> {
+    let scope = AccountScope {
+        id: account.id,
+        kind: account_kind(account)?,
+        representative_id: account.representative_id.as_deref(),
+    };
+    check_reach(&caller.principal, &scope)
+}

@@ -1,0 +1,19 @@
+//! Use cases. Each opens one transaction, locks the rows it decides on, calls the domain
+//! rules, persists, and writes the audit event — so a failed request leaves nothing behind.
+
+pub mod access;
+pub mod accounts;
+pub mod audit;
+pub mod catalog;
+pub mod events;
+pub mod subscriptions;
+pub mod users;
+
+use crate::auth::Principal;
+
+/// Who is acting, and in which request: every mutation records both in its audit event.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    pub request_id: String,
+}

@@ -1,0 +1,165 @@
+//! The people of an account who may use its products.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::db::models::{NewUser, User};
+use crate::db::schema::users;
+use crate::domain::account::is_plausible_email;
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, violated_constraint};
+use crate::http::pagination::{ListParams, unknown_cursor};
+use crate::services::Caller;
+use crate::services::access::{account_in_reach, account_in_reach_for_update};
+use crate::services::audit::{self, Event, snapshot};
+
+/// Body of `POST /v1/accounts/{account_id}/users`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    #[schema(min_length = 3, max_length = 254, format = "email")]
+    pub email: String,
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    account_id: Uuid,
+    params: ListParams,
+) -> ApiResult<(Vec<User>, i64)> {
+    let limit = params.limit()?;
+    let mut conn = state.pool.get().await?;
+    account_in_reach(&mut conn, caller, account_id).await?;
+    let mut query = users::table
+        .filter(users::account_id.eq(account_id))
+        .select(User::as_select())
+        .into_boxed();
+    if let Some(cursor) = params.starting_after {
+        let (created_at, id) = users::table
+            .filter(users::account_id.eq(account_id))
+            .filter(users::id.eq(cursor))
+            .select((users::created_at, users::id))
+            .first::<(chrono::DateTime<chrono::Utc>, Uuid)>(&mut conn)
+            .await
+            .optional()?
+            .ok_or_else(unknown_cursor)?;
+        query = query.filter(
+            users::created_at
+                .lt(created_at)
+                .or(users::created_at.eq(created_at).and(users::id.lt(id))),
+        );
+    }
+    let rows = query
+        .order((users::created_at.desc(), users::id.desc()))
+        .limit(limit + 1)
+        .load(&mut conn)
+        .await?;
+    Ok((rows, limit))
+}
+
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    account_id: Uuid,
+    input: CreateUser,
+) -> ApiResult<User> {
+    let name = input.name.trim().to_owned();
+    let email = input.email.trim().to_owned();
+    let mut errors = Vec::new();
+    if name.is_empty() || name.chars().count() > 200 {
+        errors.push(FieldError {
+            field: "name".into(),
+            message: "must be 1 to 200 characters".into(),
+        });
+    }
+    if !is_plausible_email(&email) {
+        errors.push(FieldError {
+            field: "email".into(),
+            message: "must be an email address".into(),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let mut conn = state.pool.get().await?;
+    conn.transaction(async |conn| {
+        account_in_reach(conn, caller, account_id).await?;
+        let user: User = diesel::insert_into(users::table)
+            .values(NewUser {
+                id: Uuid::now_v7(),
+                account_id,
+                name: &name,
+                email: &email,
+            })
+            .returning(User::as_returning())
+            .get_result(conn)
+            .await
+            .map_err(|e| match violated_constraint(&e) {
+                Some("users_email_per_account_idx") => ApiError::new(
+                    ErrorCode::DuplicateEmail,
+                    format!("{email} is already a user of this account."),
+                ),
+                _ => ApiError::from(e),
+            })?;
+        audit::record(
+            conn,
+            caller,
+            Event {
+                account_id: Some(account_id),
+                action: "user.created",
+                subject_type: "user",
+                subject_id: Some(user.id),
+                before: None,
+                after: snapshot(&user),
+                reason: None,
+            },
+        )
+        .await?;
+        Ok(user)
+    })
+    .await
+}
+
+pub async fn delete(
+    state: &AppState,
+    caller: &Caller,
+    account_id: Uuid,
+    user_id: Uuid,
+) -> ApiResult<()> {
+    let mut conn = state.pool.get().await?;
+    conn.transaction(async |conn| {
+        // The account row is the lock that serialises licence changes of its subscriptions.
+        account_in_reach_for_update(conn, caller, account_id).await?;
+        let user: User = diesel::delete(
+            users::table
+                .filter(users::account_id.eq(account_id))
+                .filter(users::id.eq(user_id)),
+        )
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?
+        .ok_or_else(ApiError::not_found)?;
+        audit::record(
+            conn,
+            caller,
+            Event {
+                account_id: Some(account_id),
+                action: "user.deleted",
+                subject_type: "user",
+                subject_id: Some(user.id),
+                before: snapshot(&user),
+                after: None,
+                reason: None,
+            },
+        )
+        .await?;
+        Ok(())
+    })
+    .await
+}
