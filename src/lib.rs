@@ -20,7 +20,7 @@ pub mod telemetry;
 
 use std::sync::Arc;
 
-use actix_web::body::MessageBody;
+use actix_web::body::BoxBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, middleware, web};
 use utoipa_actix_web::AppExt;
@@ -54,7 +54,7 @@ pub fn build_app(
     impl ServiceFactory<
         ServiceRequest,
         Config = (),
-        Response = ServiceResponse<impl MessageBody>,
+        Response = ServiceResponse<BoxBody>,
         Error = actix_web::Error,
         InitError = (),
     >,
@@ -63,7 +63,7 @@ pub fn build_app(
         .into_utoipa_app()
         .openapi(openapi::base())
         .app_data(web::Data::new(state))
-        .app_data(http::extract::json_config())
+        .app_data(http::extract::payload_config())
         .app_data(http::extract::path_config())
         .app_data(http::extract::query_config())
         .configure(http::routes)

@@ -105,6 +105,7 @@ CREATE TABLE subscriptions (
         CHECK (licenses_assigned BETWEEN 0 AND quantity),
     CONSTRAINT active_has_period
         CHECK (status <> 'active' OR (current_period_start IS NOT NULL
+                                      AND current_period_end IS NOT NULL
                                       AND current_period_end > current_period_start
                                       AND period_amount IS NOT NULL)),
     CONSTRAINT trialing_has_end

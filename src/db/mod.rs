@@ -14,7 +14,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Any number; it only has to be the same for every process migrating this database.
-const MIGRATION_LOCK_KEY: i64 = 0x6269_6c6c_696e_67;
+const MIGRATION_LOCK_KEY: i64 = 0x0062_696c_6c69_6e67;
 
 pub type DbPool = Pool<AsyncPgConnection>;
 pub type DbConn = Object<AsyncPgConnection>;

@@ -12,6 +12,7 @@ use crate::AppState;
 use crate::db::models::Account;
 use crate::domain::account::AccountKind;
 use crate::error::{ApiResult, Problem, internal_error};
+use crate::http::extract::Json;
 use crate::http::pagination::{List, ListParams};
 use crate::http::{etag, if_match_version};
 use crate::services::Caller;
@@ -130,7 +131,7 @@ fn with_etag(status: actix_web::http::StatusCode, view: AccountView) -> HttpResp
 pub async fn create_account(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<CreateAccount>,
+    body: Json<CreateAccount>,
 ) -> ApiResult<HttpResponse> {
     let account = accounts::create(&state, &caller, body.into_inner()).await?;
     Ok(with_etag(
@@ -203,7 +204,7 @@ pub async fn patch_account(
     caller: Caller,
     path: web::Path<Uuid>,
     req: HttpRequest,
-    body: web::Json<PatchAccount>,
+    body: Json<PatchAccount>,
 ) -> ApiResult<HttpResponse> {
     let if_match = if_match_version(&req)?;
     let account = accounts::patch(
@@ -237,7 +238,7 @@ pub async fn put_payment_method(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<Uuid>,
-    body: web::Json<PaymentMethodInput>,
+    body: Json<PaymentMethodInput>,
 ) -> ApiResult<HttpResponse> {
     let account =
         accounts::set_payment_method(&state, &caller, path.into_inner(), body.into_inner()).await?;

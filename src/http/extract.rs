@@ -1,18 +1,22 @@
 //! Extractor configuration: actix's own extractor errors (bad JSON, wrong types, a body too
 //! large, a bad path id or query) become the same problem documents as every other error.
 
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-use actix_web::{HttpRequest, web};
+use actix_web::dev::Payload;
+use actix_web::error::{PathError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use serde::de::{Deserialize, DeserializeOwned};
 
 use crate::error::{ApiError, ErrorCode, FieldError};
 
 /// Request bodies larger than this answer 413 (SPEC §8).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-pub fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(MAX_BODY_BYTES)
-        .error_handler(json_error)
+/// Bodies are read up to this limit; larger ones stop at the `Content-Length` check or as
+/// soon as the stream passes it.
+pub fn payload_config() -> web::PayloadConfig {
+    web::PayloadConfig::new(MAX_BODY_BYTES)
 }
 
 pub fn path_config() -> web::PathConfig {
@@ -34,33 +38,61 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
-fn json_error(error: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    let api_error = match &error {
-        JsonPayloadError::Overflow { limit }
-        | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("The request body is larger than {limit} bytes."),
-        ),
-        JsonPayloadError::ContentType => ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            "Send the body as JSON with `Content-Type: application/json`.",
-        ),
-        JsonPayloadError::Deserialize(e) => match e.classify() {
-            serde_json::error::Category::Data => ApiError::validation(vec![FieldError {
-                field: "body".to_owned(),
-                message: e.to_string(),
-            }]),
-            _ => ApiError::new(
-                ErrorCode::MalformedRequest,
-                format!("The body is not valid JSON: {e}"),
-            ),
-        },
-        other => ApiError::new(
-            ErrorCode::MalformedRequest,
-            format!("The body could not be read: {other}"),
-        ),
-    };
-    api_error.into()
+/// A JSON body. Unlike actix's own extractor it tells syntax from meaning: a body that is
+/// not JSON at all is 400 `malformed-request`; JSON of the wrong shape (unknown fields,
+/// wrong types, out-of-range numbers) is 422 `validation-failed`.
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Json<T>, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = matches!(
+            req.mime_type(),
+            Ok(Some(mime)) if mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON)
+        );
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !is_json {
+                return Err(ApiError::new(
+                    ErrorCode::UnsupportedMediaType,
+                    "Send the body as JSON with `Content-Type: application/json`.",
+                ));
+            }
+            let bytes = body.await.map_err(|e| {
+                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        ErrorCode::PayloadTooLarge,
+                        format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
+                    )
+                } else {
+                    ApiError::new(
+                        ErrorCode::MalformedRequest,
+                        format!("The body could not be read: {e}"),
+                    )
+                }
+            })?;
+            let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+                ApiError::new(
+                    ErrorCode::MalformedRequest,
+                    format!("The body is not valid JSON: {e}"),
+                )
+            })?;
+            T::deserialize(value).map(Json).map_err(|e| {
+                ApiError::validation(vec![FieldError {
+                    field: "body".to_owned(),
+                    message: e.to_string(),
+                }])
+            })
+        })
+    }
 }
 
 /// Deserialises a field that may be absent (outer `None`), `null` (`Some(None)`) or a value.
@@ -70,6 +102,5 @@ where
     D: serde::Deserializer<'de>,
     T: serde::Deserialize<'de>,
 {
-    use serde::Deserialize;
     Option::<T>::deserialize(deserializer).map(Some)
 }

@@ -77,10 +77,10 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        if let Ok(registry) = self.registry.lock() {
-            if prometheus_client::encoding::text::encode(&mut out, &registry).is_err() {
-                out.clear();
-            }
+        if let Ok(registry) = self.registry.lock()
+            && prometheus_client::encoding::text::encode(&mut out, &registry).is_err()
+        {
+            out.clear();
         }
         out
     }

@@ -14,6 +14,7 @@ use crate::domain::subscription::{
 };
 use crate::error::{ApiResult, Problem};
 use crate::http::etag;
+use crate::http::extract::Json;
 use crate::http::pagination::{List, ListParams};
 use crate::services::Caller;
 use crate::services::subscriptions::{self, ImportSubscription, SubscriptionDetail};
@@ -137,7 +138,7 @@ pub async fn import_subscription(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<Uuid>,
-    body: web::Json<ImportSubscription>,
+    body: Json<ImportSubscription>,
 ) -> ApiResult<HttpResponse> {
     let detail =
         subscriptions::import(&state, &caller, path.into_inner(), body.into_inner()).await?;

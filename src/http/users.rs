@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::db::models::User;
 use crate::error::{ApiResult, Problem};
+use crate::http::extract::Json;
 use crate::http::pagination::{List, ListParams};
 use crate::services::Caller;
 use crate::services::users::{self, CreateUser};
@@ -75,7 +76,7 @@ pub async fn create_user(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<Uuid>,
-    body: web::Json<CreateUser>,
+    body: Json<CreateUser>,
 ) -> ApiResult<HttpResponse> {
     let user = users::create(&state, &caller, path.into_inner(), body.into_inner()).await?;
     Ok(HttpResponse::Created().json(UserView::from(user)))

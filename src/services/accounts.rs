@@ -309,10 +309,10 @@ pub async fn patch(
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
         let before = account_in_reach_for_update(conn, caller, account_id).await?;
-        if let Some(expected) = if_match {
-            if expected != before.version {
-                return Err(version_mismatch(before.version));
-            }
+        if let Some(expected) = if_match
+            && expected != before.version
+        {
+            return Err(version_mismatch(before.version));
         }
         if (input.kind.is_some() || input.representative_id.is_some())
             && caller.principal.role != Role::Admin

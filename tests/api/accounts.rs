@@ -1,0 +1,333 @@
+//! Accounts: creation, validation (VAT IDs by country), optimistic concurrency, cards,
+//! pagination, and the audit trail.
+
+use actix_web::http::Method;
+use actix_web::test::TestRequest;
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+fn account(country: &str, currency: &str, vat_id: Option<&str>) -> serde_json::Value {
+    json!({
+        "kind": "self_service", "name": "Muster GmbH", "country": country, "currency": currency,
+        "vat_id": vat_id, "billing_contact": {"name": "Max", "email": "max@muster.example"},
+        "address": {"line1": "Hauptstr. 1", "city": "Berlin", "postal_code": "10115"}
+    })
+}
+
+#[actix_web::test]
+async fn an_admin_creates_an_account_and_it_reads_back() {
+    let app = TestApp::spawn().await;
+    let created = app
+        .post(
+            "/v1/accounts",
+            &app.admin(),
+            account("DE", "EUR", Some("DE 136 695 976")),
+        )
+        .await;
+    created.assert_status(201);
+    assert_eq!(created.header("etag"), Some("\"1\""));
+    insta::assert_json_snapshot!("account", created.body, {".id" => "[id]", ".created_at" => "[time]"});
+    // Money is a string with the currency's minor units; the VAT ID is normalised.
+    assert_eq!(created.body["credit_balance"], json!("0.00"));
+    assert_eq!(created.body["vat_id"], json!("DE136695976"));
+
+    let id = created.body["id"].as_str().expect("id");
+    let read = app.get(&format!("/v1/accounts/{id}"), &app.admin()).await;
+    read.assert_status(200);
+    assert_eq!(read.body, created.body);
+
+    let events = app
+        .get(&format!("/v1/accounts/{id}/events"), &app.admin())
+        .await;
+    events.assert_status(200);
+    assert_eq!(events.body["data"][0]["action"], json!("account.created"));
+    assert_eq!(
+        events.body["data"][0]["actor"],
+        json!({"sub": "admin-1", "role": "admin"})
+    );
+    assert!(
+        events.body["data"][0]["request_id"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty())
+    );
+}
+
+#[actix_web::test]
+async fn vat_ids_are_checked_against_the_country() {
+    let app = TestApp::spawn().await;
+    let cases = [
+        ("DE", "DE136695977", false),   // wrong check digit
+        ("DE", "FR40303265045", false), // another country's prefix
+        ("DE", "DE12345", false),       // wrong length
+        ("FR", "FR40303265045", true),
+        ("IT", "IT00743110157", true),
+        ("ES", "ESX5253868R", true),
+        ("NL", "NL004495445B01", true),
+        ("PL", "PL5261025421", true),
+        ("BE", "BE0202239951", true),
+        ("AT", "ATU13585627", true),
+        ("GR", "EL094259216", true),
+        ("GR", "GR094259216", false), // Greece uses EL
+    ];
+    for (country, vat_id, valid) in cases {
+        let response = app
+            .post(
+                "/v1/accounts",
+                &app.admin(),
+                account(country, "EUR", Some(vat_id)),
+            )
+            .await;
+        if valid {
+            assert_eq!(
+                response.status.as_u16(),
+                201,
+                "{country} {vat_id}: {}",
+                response.body
+            );
+        } else {
+            response.assert_problem(422, "validation-failed");
+            assert_eq!(
+                response.body["errors"][0]["field"],
+                json!("vat_id"),
+                "{country} {vat_id}"
+            );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn invalid_accounts_are_refused_field_by_field() {
+    let app = TestApp::spawn().await;
+    let mut body = account("de", "EUR", None);
+    body["billing_contact"]["email"] = json!("not-an-email");
+    body["name"] = json!("  ");
+    let response = app.post("/v1/accounts", &app.admin(), body).await;
+    response.assert_problem(422, "validation-failed");
+    let fields: Vec<&str> = response.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["name", "country", "billing_contact.email"]);
+
+    let mut self_service_with_rep = account("DE", "EUR", None);
+    self_service_with_rep["representative_id"] = json!("rep-1");
+    app.post("/v1/accounts", &app.admin(), self_service_with_rep)
+        .await
+        .assert_problem(422, "validation-failed");
+
+    let mut bad_currency = account("DE", "EUR", None);
+    bad_currency["currency"] = json!("JPY");
+    app.post("/v1/accounts", &app.admin(), bad_currency)
+        .await
+        .assert_problem(422, "validation-failed");
+}
+
+#[actix_web::test]
+async fn patch_respects_if_match_and_clears_with_null() {
+    let app = TestApp::spawn().await;
+    let id = app
+        .create_account(account("DE", "EUR", Some("DE136695976")))
+        .await;
+    let path = format!("/v1/accounts/{id}");
+    let contact = app.contact(id);
+
+    let stale = app
+        .call(
+            TestRequest::default()
+                .method(Method::PATCH)
+                .uri(&path)
+                .insert_header(("Authorization", format!("Bearer {contact}")))
+                .insert_header(("If-Match", "\"7\""))
+                .set_json(json!({"name": "New name"}))
+                .to_request(),
+        )
+        .await;
+    stale.assert_problem(412, "version-mismatch");
+    assert_eq!(stale.body["current_version"], json!(1));
+
+    let fresh = app
+        .call(
+            TestRequest::default()
+                .method(Method::PATCH)
+                .uri(&path)
+                .insert_header(("Authorization", format!("Bearer {contact}")))
+                .insert_header(("If-Match", "\"1\""))
+                .set_json(json!({"vat_id": null, "billing_contact": {"name": "Erika", "email": "erika@muster.example"}}))
+                .to_request(),
+        )
+        .await;
+    fresh.assert_status(200);
+    assert_eq!(fresh.body["vat_id"], json!(null));
+    assert_eq!(fresh.body["billing_contact"]["name"], json!("Erika"));
+    assert_eq!(fresh.body["version"], json!(2));
+    assert_eq!(fresh.header("etag"), Some("\"2\""));
+    // Untouched fields stay.
+    assert_eq!(fresh.body["address"]["city"], json!("Berlin"));
+
+    // A VAT ID must fit the (possibly new) country.
+    app.patch(
+        &path,
+        &contact,
+        json!({"country": "FR", "vat_id": "DE136695976"}),
+    )
+    .await
+    .assert_problem(422, "validation-failed");
+    let moved = app
+        .patch(
+            &path,
+            &contact,
+            json!({"country": "FR", "vat_id": "FR40303265045"}),
+        )
+        .await;
+    moved.assert_status(200);
+
+    // The failed patch changed nothing: the version moved once per successful patch only.
+    assert_eq!(moved.body["version"], json!(3));
+    let events = app.get(&format!("{path}/events"), &contact).await;
+    let actions: Vec<&str> = events.body["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        ["account.updated", "account.updated", "account.created"]
+    );
+    assert_eq!(
+        events.body["data"][0]["actor"]["role"],
+        json!("billing_contact")
+    );
+    assert_eq!(events.body["data"][0]["before"]["country"], json!("DE"));
+    assert_eq!(events.body["data"][0]["after"]["country"], json!("FR"));
+}
+
+#[actix_web::test]
+async fn admin_reassigns_the_representative_and_it_is_audited() {
+    let app = TestApp::spawn().await;
+    let id = app.corporate_account("rep-1").await;
+    let response = app
+        .patch(
+            &format!("/v1/accounts/{id}"),
+            &app.admin(),
+            json!({"representative_id": "rep-2"}),
+        )
+        .await;
+    response.assert_status(200);
+    assert_eq!(response.body["representative_id"], json!("rep-2"));
+    app.get(&format!("/v1/accounts/{id}"), &app.representative("rep-1"))
+        .await
+        .assert_problem(404, "not-found");
+    app.get(&format!("/v1/accounts/{id}"), &app.representative("rep-2"))
+        .await
+        .assert_status(200);
+    let events = app
+        .get(&format!("/v1/accounts/{id}/events"), &app.admin())
+        .await;
+    assert_eq!(
+        events.body["data"][0]["action"],
+        json!("account.representative_changed")
+    );
+    // Turning a corporate account with a representative into a self-service one is refused.
+    app.patch(
+        &format!("/v1/accounts/{id}"),
+        &app.admin(),
+        json!({"kind": "self_service"}),
+    )
+    .await
+    .assert_problem(422, "validation-failed");
+}
+
+#[actix_web::test]
+async fn cards_attach_by_gateway_token_and_keep_display_data_only() {
+    let app = TestApp::spawn().await;
+    let id = app.self_service_account().await;
+    let path = format!("/v1/accounts/{id}/payment-method");
+    let contact = app.contact(id);
+
+    let attached = app
+        .put(&path, &contact, json!({"token": "tok_mastercard"}))
+        .await;
+    attached.assert_status(200);
+    assert_eq!(
+        attached.body["payment_method"],
+        json!({"brand": "mastercard", "last4": "4444", "exp_month": 12, "exp_year": 2030})
+    );
+    assert!(
+        !attached.body.to_string().contains("card_test"),
+        "the gateway reference never leaves the server"
+    );
+
+    app.put(&path, &contact, json!({"token": "tok_expired"}))
+        .await
+        .assert_problem(422, "payment-method-invalid");
+    app.put(&path, &contact, json!({"token": "tok_nope"}))
+        .await
+        .assert_problem(422, "payment-method-invalid");
+    app.put(&path, &contact, json!({}))
+        .await
+        .assert_problem(422, "validation-failed");
+    // The refused attempts left the card as it was.
+    let read = app.get(&format!("/v1/accounts/{id}"), &contact).await;
+    assert_eq!(read.body["payment_method"]["last4"], json!("4444"));
+}
+
+#[actix_web::test]
+async fn accounts_paginate_newest_first() {
+    let app = TestApp::spawn().await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(app.self_service_account().await.to_string());
+    }
+    ids.reverse();
+    let admin = app.admin();
+    let first = app.get("/v1/accounts?limit=2", &admin).await;
+    first.assert_status(200);
+    let page_ids = |r: &crate::helpers::Response| -> Vec<String> {
+        r.body["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|a| a["id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    assert_eq!(page_ids(&first), ids[0..2]);
+    assert_eq!(first.body["has_more"], json!(true));
+    assert_eq!(first.body["next_starting_after"], json!(ids[1]));
+
+    let second = app
+        .get(
+            &format!("/v1/accounts?limit=2&starting_after={}", ids[1]),
+            &admin,
+        )
+        .await;
+    assert_eq!(page_ids(&second), ids[2..4]);
+    let last = app
+        .get(
+            &format!("/v1/accounts?limit=2&starting_after={}", ids[3]),
+            &admin,
+        )
+        .await;
+    assert_eq!(page_ids(&last), ids[4..5]);
+    assert_eq!(last.body["has_more"], json!(false));
+    assert_eq!(last.body["next_starting_after"], json!(null));
+
+    for bad in [
+        "limit=0",
+        "limit=101",
+        "limit=abc",
+        "starting_after=nope",
+        "unknown=1",
+    ] {
+        app.get(&format!("/v1/accounts?{bad}"), &admin)
+            .await
+            .assert_problem(422, "validation-failed");
+    }
+    let unknown = uuid::Uuid::new_v4();
+    app.get(&format!("/v1/accounts?starting_after={unknown}"), &admin)
+        .await
+        .assert_problem(422, "validation-failed");
+}

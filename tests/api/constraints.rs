@@ -1,0 +1,54 @@
+//! The database is the last guard: states the rules forbid cannot be written even by SQL
+//! that bypasses the services.
+
+use diesel_async::SimpleAsyncConnection;
+
+use crate::helpers::TestApp;
+
+#[actix_web::test]
+async fn forbidden_states_are_rejected_by_the_database() {
+    let app = TestApp::spawn().await;
+    let self_service = app.self_service_account().await;
+    let corporate = app.corporate_account("rep-1").await;
+    let subscription = app
+        .import_active(self_service, "standard", "monthly", 5, "2026-11-17")
+        .await;
+    let mut conn = app.state.pool.get().await.expect("connection");
+    let forbidden = [
+        format!("UPDATE accounts SET representative_id = 'rep-9' WHERE id = '{self_service}'"),
+        format!("UPDATE accounts SET kind = 'partner' WHERE id = '{corporate}'"),
+        format!("UPDATE accounts SET credit_balance = -1 WHERE id = '{self_service}'"),
+        format!("UPDATE subscriptions SET quantity = 0 WHERE id = '{subscription}'"),
+        format!("UPDATE subscriptions SET quantity = 10001 WHERE id = '{subscription}'"),
+        format!("UPDATE subscriptions SET licenses_assigned = 6 WHERE id = '{subscription}'"),
+        format!("UPDATE subscriptions SET current_period_end = NULL WHERE id = '{subscription}'"),
+        // A plan of another product.
+        format!(
+            "UPDATE subscriptions SET plan_id = '00000000-0000-4000-8001-000000000011' WHERE id = '{subscription}'"
+        ),
+        format!(
+            "INSERT INTO subscriptions (id, account_id, product_id, plan_id, billing_frequency, quantity, status, currency, trial_ends_on) \
+             SELECT gen_random_uuid(), account_id, product_id, plan_id, 'monthly', 1, 'trialing', 'USD', DATE '2026-12-01' \
+             FROM subscriptions WHERE id = '{subscription}'"
+        ),
+        format!(
+            "INSERT INTO users (id, account_id, name, email) VALUES (gen_random_uuid(), '{self_service}', 'A', 'a@x.example'), \
+             (gen_random_uuid(), '{self_service}', 'B', 'A@X.example')"
+        ),
+    ];
+    for statement in forbidden {
+        assert!(
+            conn.batch_execute(&statement).await.is_err(),
+            "the database accepted: {statement}"
+        );
+    }
+    // Attaching a card charges nothing.
+    app.put(
+        &format!("/v1/accounts/{self_service}/payment-method"),
+        &app.contact(self_service),
+        serde_json::json!({"token": "tok_visa"}),
+    )
+    .await
+    .assert_status(200);
+    assert_eq!(app.gateway.successful_charges(), 0);
+}

@@ -1,0 +1,280 @@
+//! The test harness: the real application on a fresh database, a pinned clock, tokens for
+//! every role, and small request helpers.
+
+use std::sync::Arc;
+
+use actix_http::Request;
+use actix_service::boxed::{RcService, rc_service};
+use actix_web::dev::ServiceResponse;
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::test::{self, TestRequest};
+use billing_center::auth::Role;
+use billing_center::auth::jwt::JwtVerifier;
+use billing_center::clock::FixedClock;
+use billing_center::config::{JwtKeySource, JwtSettings};
+use billing_center::http::metrics::Metrics;
+use billing_center::payments::TestGateway;
+use billing_center::services::catalog::{self, CatalogCache};
+use billing_center::{AppState, build_app, db};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::db::TestDatabase;
+
+pub const SECRET: &str = "test-secret-0123456789abcdef0123456789";
+pub const ISSUER: &str = "billing-center-test";
+pub const AUDIENCE: &str = "billing-center-api";
+
+pub fn hs256_settings() -> JwtSettings {
+    JwtSettings {
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        keys: JwtKeySource::Hs256Secret(SECRET.into()),
+        leeway_seconds: 5,
+        using_development_secret: false,
+    }
+}
+
+pub fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Noon UTC on 2026-11-27 unless a test moves it.
+pub fn default_now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0)
+        .single()
+        .expect("valid instant")
+}
+
+pub fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+}
+
+pub struct TestApp {
+    pub service: RcService<Request, ServiceResponse, actix_web::Error>,
+    pub state: AppState,
+    pub clock: FixedClock,
+    pub gateway: Arc<TestGateway>,
+    _database: TestDatabase,
+    minter: JwtVerifier,
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: header::HeaderMap,
+    pub body: Value,
+    pub raw: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The problem `code` of an error response.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn assert_status(&self, expected: u16) -> &Self {
+        assert_eq!(
+            self.status.as_u16(),
+            expected,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) -> &Self {
+        self.assert_status(status);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "problem content type"
+        );
+        assert_eq!(self.code(), code, "problem code; body: {}", self.body);
+        assert_eq!(self.body["status"], json!(status));
+        assert!(
+            self.body["title"].is_string()
+                && self.body["detail"].is_string()
+                && self.body["type"].is_string()
+        );
+        self
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(hs256_settings()).await
+    }
+
+    pub async fn spawn_with(jwt: JwtSettings) -> TestApp {
+        let database = TestDatabase::create().await;
+        let pool = db::build_pool(&database.url, 24).expect("pool");
+        let catalog = {
+            let mut conn = pool.get().await.expect("connection");
+            catalog::load(&mut conn).await.expect("catalog")
+        };
+        let clock = FixedClock::new(default_now());
+        let gateway = Arc::new(TestGateway::new());
+        let state = AppState {
+            pool,
+            jwt: Arc::new(JwtVerifier::from_settings(&jwt).expect("jwt keys")),
+            clock: Arc::new(clock.clone()),
+            gateway: gateway.clone(),
+            metrics: Arc::new(Metrics::new()),
+            catalog: CatalogCache::new(catalog),
+            seller_country: "IE".into(),
+        };
+        let service = rc_service(test::init_service(build_app(state.clone())).await);
+        let minter = JwtVerifier::from_settings(&hs256_settings()).expect("minter");
+        TestApp {
+            service,
+            state,
+            clock,
+            gateway,
+            _database: database,
+            minter,
+        }
+    }
+
+    pub fn set_today(&self, day: &str) {
+        let instant = date(day).and_hms_opt(12, 0, 0).expect("time").and_utc();
+        self.clock.set(instant);
+    }
+
+    pub fn token(&self, role: Role, sub: &str, account: Option<Uuid>) -> String {
+        self.minter.mint(role, sub, account, 3600).expect("mint")
+    }
+
+    pub fn admin(&self) -> String {
+        self.token(Role::Admin, "admin-1", None)
+    }
+
+    pub fn support(&self) -> String {
+        self.token(Role::Support, "support-1", None)
+    }
+
+    pub fn contact(&self, account: Uuid) -> String {
+        self.token(Role::BillingContact, "contact-1", Some(account))
+    }
+
+    pub fn corporate_contact(&self, account: Uuid) -> String {
+        self.token(Role::CorporateContact, "corp-contact-1", Some(account))
+    }
+
+    pub fn representative(&self, sub: &str) -> String {
+        self.token(Role::Representative, sub, None)
+    }
+
+    pub async fn call(&self, request: Request) -> Response {
+        let response = test::call_service(&self.service, request).await;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let raw = test::read_body(response).await.to_vec();
+        let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        Response {
+            status,
+            headers,
+            body,
+            raw,
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let mut request = TestRequest::default().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.insert_header((header::AUTHORIZATION, format!("Bearer {token}")));
+        }
+        if let Some(body) = body {
+            request = request.set_json(body);
+        }
+        self.call(request.to_request()).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.send(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
+        self.send(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
+        self.send(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Response {
+        self.send(Method::PUT, path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.send(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Creates an account through the API as admin.
+    pub async fn create_account(&self, body: Value) -> Uuid {
+        let response = self.post("/v1/accounts", &self.admin(), body).await;
+        response.assert_status(201);
+        response.body["id"]
+            .as_str()
+            .expect("id")
+            .parse()
+            .expect("uuid")
+    }
+
+    pub async fn self_service_account(&self) -> Uuid {
+        self.create_account(json!({
+            "kind": "self_service", "name": "Acme", "country": "US", "currency": "USD",
+            "billing_contact": {"name": "Ada", "email": "ada@acme.example"}
+        }))
+        .await
+    }
+
+    pub async fn corporate_account(&self, representative: &str) -> Uuid {
+        self.create_account(json!({
+            "kind": "corporate", "name": "Globex", "country": "US", "currency": "USD",
+            "billing_contact": {"name": "Hank", "email": "hank@globex.example"},
+            "representative_id": representative
+        }))
+        .await
+    }
+
+    /// Imports an active subscription through the API as admin; returns its id.
+    pub async fn import_active(
+        &self,
+        account: Uuid,
+        plan: &str,
+        frequency: &str,
+        quantity: i32,
+        start: &str,
+    ) -> Uuid {
+        let response = self
+            .post(
+                &format!("/v1/accounts/{account}/subscriptions"),
+                &self.admin(),
+                json!({"product": "gotoassist-rs-v4", "plan": plan, "billing_frequency": frequency,
+                       "quantity": quantity, "status": "active", "current_period_start": start}),
+            )
+            .await;
+        response.assert_status(201);
+        response.body["id"]
+            .as_str()
+            .expect("id")
+            .parse()
+            .expect("uuid")
+    }
+}

@@ -1,0 +1,19 @@
+//! API tests: the real application, over HTTP semantics, against real PostgreSQL — each test
+//! on its own fresh database.
+
+// A failed setup step should stop the test loudly: panicking is the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod db;
+mod helpers;
+
+mod accounts;
+mod auth;
+mod catalog;
+mod constraints;
+mod errors;
+mod matrix;
+mod openapi;
+mod ops;
+mod subscriptions;
+mod users;

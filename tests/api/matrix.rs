@@ -1,0 +1,375 @@
+//! Every role on every route (SPEC §2): out of reach is 404, a contact on its own account of
+//! the other kind is 403 with the portal to use, a forbidden action in reach is 403. Each
+//! cell below is asserted; removing any rule turns a cell red.
+
+use actix_web::http::Method;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::TestApp;
+use billing_center::auth::Role;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Reach {
+    Yes,
+    No,
+    CorporatePortal,
+    BillingCenter,
+}
+
+struct Caller {
+    name: &'static str,
+    token: String,
+    role: Role,
+    /// Reach on the self-service account, then on the corporate account.
+    reach: [Reach; 2],
+}
+
+struct Fixture {
+    app: TestApp,
+    accounts: [Uuid; 2],
+    subscriptions: [Uuid; 2],
+    callers: Vec<Caller>,
+}
+
+async fn fixture() -> Fixture {
+    let app = TestApp::spawn().await;
+    let self_service = app.self_service_account().await;
+    let corporate = app.corporate_account("rep-1").await;
+    let other = app.self_service_account().await;
+    let subscriptions = [
+        app.import_active(self_service, "standard", "monthly", 5, "2026-11-17")
+            .await,
+        app.import_active(corporate, "premium", "annual", 50, "2026-06-01")
+            .await,
+    ];
+    use Reach::*;
+    let callers = vec![
+        Caller {
+            name: "billing_contact (own)",
+            token: app.contact(self_service),
+            role: Role::BillingContact,
+            reach: [Yes, No],
+        },
+        Caller {
+            name: "billing_contact (other)",
+            token: app.contact(other),
+            role: Role::BillingContact,
+            reach: [No, No],
+        },
+        Caller {
+            name: "billing_contact on corporate",
+            token: app.token(Role::BillingContact, "c2", Some(corporate)),
+            role: Role::BillingContact,
+            reach: [No, CorporatePortal],
+        },
+        Caller {
+            name: "corporate_contact (own)",
+            token: app.corporate_contact(corporate),
+            role: Role::CorporateContact,
+            reach: [No, Yes],
+        },
+        Caller {
+            name: "corporate_contact on self-service",
+            token: app.token(Role::CorporateContact, "k2", Some(self_service)),
+            role: Role::CorporateContact,
+            reach: [BillingCenter, No],
+        },
+        Caller {
+            name: "representative (assigned)",
+            token: app.representative("rep-1"),
+            role: Role::Representative,
+            reach: [No, Yes],
+        },
+        Caller {
+            name: "representative (other)",
+            token: app.representative("rep-2"),
+            role: Role::Representative,
+            reach: [No, No],
+        },
+        Caller {
+            name: "support",
+            token: app.support(),
+            role: Role::Support,
+            reach: [Yes, No],
+        },
+        Caller {
+            name: "admin",
+            token: app.admin(),
+            role: Role::Admin,
+            reach: [Yes, Yes],
+        },
+    ];
+    Fixture {
+        app,
+        accounts: [self_service, corporate],
+        subscriptions,
+        callers,
+    }
+}
+
+#[track_caller]
+fn assert_reach(
+    response: &crate::helpers::Response,
+    reach: Reach,
+    in_reach_status: u16,
+    what: &str,
+) {
+    let (status, code) = match reach {
+        Reach::Yes => (in_reach_status, None),
+        Reach::No => (404, Some("not-found")),
+        Reach::CorporatePortal => (403, Some("use-corporate-portal")),
+        Reach::BillingCenter => (403, Some("use-billing-center")),
+    };
+    assert_eq!(
+        response.status.as_u16(),
+        status,
+        "{what}: {}",
+        response.body
+    );
+    if let Some(code) = code {
+        assert_eq!(response.code(), code, "{what}");
+    }
+}
+
+async fn new_user(app: &TestApp, account: Uuid) -> Uuid {
+    let email = format!("{}@example.com", Uuid::new_v4().simple());
+    let response = app
+        .post(
+            &format!("/v1/accounts/{account}/users"),
+            &app.admin(),
+            json!({"name": "Temp", "email": email}),
+        )
+        .await;
+    response.assert_status(201);
+    response.body["id"]
+        .as_str()
+        .expect("id")
+        .parse()
+        .expect("uuid")
+}
+
+#[actix_web::test]
+async fn reads_follow_the_reach_rules() {
+    let f = fixture().await;
+    for caller in &f.callers {
+        for (i, account) in f.accounts.iter().enumerate() {
+            let reach = caller.reach[i];
+            let sub = f.subscriptions[i];
+            for path in [
+                format!("/v1/accounts/{account}"),
+                format!("/v1/accounts/{account}/subscriptions"),
+                format!("/v1/accounts/{account}/subscriptions/{sub}"),
+                format!("/v1/accounts/{account}/users"),
+                format!("/v1/accounts/{account}/events"),
+            ] {
+                let response = f.app.get(&path, &caller.token).await;
+                assert_reach(
+                    &response,
+                    reach,
+                    200,
+                    &format!("{} GET {path}", caller.name),
+                );
+            }
+            // Another account's subscription id under this account is never found.
+            let foreign = f.subscriptions[1 - i];
+            let response = f
+                .app
+                .get(
+                    &format!("/v1/accounts/{account}/subscriptions/{foreign}"),
+                    &caller.token,
+                )
+                .await;
+            let expected = if reach == Reach::Yes {
+                Reach::No
+            } else {
+                reach
+            };
+            assert_reach(
+                &response,
+                expected,
+                404,
+                &format!("{} foreign subscription", caller.name),
+            );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn writes_follow_the_reach_and_role_rules() {
+    let f = fixture().await;
+    for caller in &f.callers {
+        for (i, account) in f.accounts.iter().enumerate() {
+            let reach = caller.reach[i];
+            let what = |route: &str| format!("{} {route} on account {i}", caller.name);
+
+            let response = f
+                .app
+                .patch(
+                    &format!("/v1/accounts/{account}"),
+                    &caller.token,
+                    json!({"name": "Renamed Ltd"}),
+                )
+                .await;
+            assert_reach(&response, reach, 200, &what("PATCH account"));
+
+            // Only an admin changes kind or representative.
+            let response = f
+                .app
+                .patch(
+                    &format!("/v1/accounts/{account}"),
+                    &caller.token,
+                    json!({"representative_id": "rep-1"}),
+                )
+                .await;
+            match (reach, caller.role) {
+                (Reach::Yes, Role::Admin) => {
+                    let expected = if i == 1 { 200 } else { 422 };
+                    response.assert_status(expected);
+                }
+                (Reach::Yes, _) => {
+                    response.assert_problem(403, "forbidden");
+                }
+                _ => assert_reach(&response, reach, 0, &what("PATCH representative")),
+            }
+
+            // Cards are for self-service accounts only.
+            let response = f
+                .app
+                .put(
+                    &format!("/v1/accounts/{account}/payment-method"),
+                    &caller.token,
+                    json!({"token": "tok_visa"}),
+                )
+                .await;
+            if reach == Reach::Yes && i == 1 {
+                response.assert_problem(403, "forbidden");
+            } else {
+                assert_reach(&response, reach, 200, &what("PUT payment-method"));
+            }
+
+            let email = format!("{}@example.com", Uuid::new_v4().simple());
+            let response = f
+                .app
+                .post(
+                    &format!("/v1/accounts/{account}/users"),
+                    &caller.token,
+                    json!({"name": "New", "email": email}),
+                )
+                .await;
+            assert_reach(&response, reach, 201, &what("POST users"));
+
+            let user = new_user(&f.app, *account).await;
+            let response = f
+                .app
+                .delete(
+                    &format!("/v1/accounts/{account}/users/{user}"),
+                    &caller.token,
+                )
+                .await;
+            assert_reach(&response, reach, 204, &what("DELETE user"));
+
+            // Importing is the admin's alone.
+            let response = f
+                .app
+                .post(
+                    &format!("/v1/accounts/{account}/subscriptions"),
+                    &caller.token,
+                    json!({"product": "gotoassist-service-desk", "plan": "starter", "quantity": 3,
+                           "status": "trialing", "trial_ends_on": "2026-12-10"}),
+                )
+                .await;
+            match (reach, caller.role) {
+                (Reach::Yes, Role::Admin) => {
+                    response.assert_status(201);
+                }
+                (Reach::Yes, _) => {
+                    response.assert_problem(403, "forbidden");
+                }
+                _ => assert_reach(&response, reach, 0, &what("POST subscriptions")),
+            }
+        }
+    }
+}
+
+#[actix_web::test]
+async fn tenant_routes_follow_the_role_rules() {
+    let f = fixture().await;
+    let new_account = || -> Value {
+        json!({"kind": "self_service", "name": "New", "country": "US", "currency": "USD",
+               "billing_contact": {"name": "N", "email": "n@example.com"}})
+    };
+    for caller in &f.callers {
+        f.app
+            .get("/v1/catalog/products", &caller.token)
+            .await
+            .assert_status(200);
+
+        let response = f
+            .app
+            .post("/v1/accounts", &caller.token, new_account())
+            .await;
+        if caller.role == Role::Admin {
+            response.assert_status(201);
+        } else {
+            response.assert_problem(403, "forbidden");
+        }
+
+        let response = f
+            .app
+            .send(
+                Method::GET,
+                "/v1/accounts?limit=100",
+                Some(&caller.token),
+                None,
+            )
+            .await;
+        if caller.role.is_contact() {
+            response.assert_problem(403, "forbidden");
+            continue;
+        }
+        response.assert_status(200);
+        let listed: Vec<&str> = response.body["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .filter_map(|a| a["id"].as_str())
+            .collect();
+        let self_service = f.accounts[0].to_string();
+        let corporate = f.accounts[1].to_string();
+        assert_eq!(
+            listed.contains(&self_service.as_str()),
+            caller.reach[0] == Reach::Yes,
+            "{}",
+            caller.name
+        );
+        assert_eq!(
+            listed.contains(&corporate.as_str()),
+            caller.reach[1] == Reach::Yes,
+            "{}",
+            caller.name
+        );
+        match caller.role {
+            Role::Representative => {
+                assert!(
+                    response.body["data"]
+                        .as_array()
+                        .expect("data")
+                        .iter()
+                        .all(|a| a["representative_id"]
+                            == json!(caller.name.contains("assigned").then_some("rep-1")))
+                );
+            }
+            Role::Support => {
+                assert!(
+                    response.body["data"]
+                        .as_array()
+                        .expect("data")
+                        .iter()
+                        .all(|a| a["kind"] == "self_service")
+                );
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! The committed OpenAPI document is exactly what the handlers generate.
+
+use crate::helpers::TestApp;
+
+#[test]
+fn the_committed_document_matches_the_code() {
+    let generated = serde_json::to_string_pretty(&billing_center::openapi_document())
+        .expect("serialise")
+        + "\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/openapi.json");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json differs from the code: run `cargo run -- openapi > openapi/openapi.json` and commit it"
+    );
+}
+
+#[actix_web::test]
+async fn the_served_document_is_the_generated_one() {
+    let app = TestApp::spawn().await;
+    let served = app
+        .send(actix_web::http::Method::GET, "/openapi.json", None, None)
+        .await;
+    served.assert_status(200);
+    assert_eq!(
+        served.body,
+        serde_json::to_value(billing_center::openapi_document()).expect("json")
+    );
+    // Every /v1 operation declares the bearer scheme and documents 401.
+    for (path, item) in served.body["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("item") {
+            if path.starts_with("/v1/") {
+                assert!(
+                    operation["responses"]["401"].is_object(),
+                    "{method} {path} documents 401"
+                );
+                assert!(operation["security"].is_null() || operation["security"].is_array());
+            }
+        }
+    }
+    assert!(served.body["components"]["securitySchemes"]["bearer"].is_object());
+}
