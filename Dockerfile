@@ -1,0 +1,22 @@
+# Build stage: compile the release binary.
+FROM rust:1.95-slim-bookworm AS build
+WORKDIR /src
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential pkg-config \
+    && rm -rf /var/lib/apt/lists/*
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY migrations ./migrations
+RUN cargo build --release --locked && strip target/release/billing-center
+
+# Runtime stage: a slim image with the binary only, running as an unprivileged user.
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --no-create-home billing
+COPY --from=build /src/target/release/billing-center /usr/local/bin/billing-center
+USER 10001
+ENV BIND_ADDR=0.0.0.0:8080 LOG_FORMAT=json
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=2s CMD ["/usr/local/bin/billing-center", "--version"]
+ENTRYPOINT ["/usr/local/bin/billing-center"]
+CMD ["serve"]
