@@ -185,6 +185,13 @@ async fn serve(settings: Settings) -> Result<(), String> {
         catalog: CatalogCache::new(catalog),
         seller_country: settings.seller_country.clone(),
     };
+    // Orders whose request stopped half-way (a crash between payment and completion) are
+    // finished, or given back, before new requests arrive.
+    match billing_center::services::checkout::recover_pending_orders(&state).await {
+        Ok(0) => {}
+        Ok(settled) => tracing::info!(settled, "pending orders recovered"),
+        Err(e) => tracing::warn!(error = %e, "pending order recovery failed"),
+    }
     let addr = settings.bind_addr;
     let server = actix_web::HttpServer::new(move || build_app(state.clone()))
         .shutdown_timeout(15)

@@ -5,7 +5,10 @@ use diesel::prelude::*;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::schema::{accounts, audit_events, plans, prices, products, subscriptions, users};
+use super::schema::{
+    accounts, audit_events, cart_items, carts, idempotency_keys, invoices, order_items,
+    order_lines, orders, plans, prices, products, subscriptions, users,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = products, check_for_backend(diesel::pg::Pg))]
@@ -66,6 +69,8 @@ pub struct Account {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Days an invoice of this account is due after it is issued (corporate accounts).
+    pub payment_terms_days: i32,
 }
 
 #[derive(Debug, Insertable)]
@@ -176,4 +181,132 @@ pub struct NewAuditEvent<'a> {
     pub reason: Option<&'a str>,
     pub request_id: &'a str,
     pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]
+#[diesel(table_name = carts, check_for_backend(diesel::pg::Pg))]
+pub struct Cart {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub status: String,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable, serde::Serialize)]
+#[diesel(table_name = cart_items, check_for_backend(diesel::pg::Pg))]
+pub struct CartItem {
+    pub id: Uuid,
+    pub cart_id: Uuid,
+    pub account_id: Uuid,
+    #[diesel(column_name = type_)]
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub product_id: Uuid,
+    pub subscription_id: Option<Uuid>,
+    pub plan_id: Uuid,
+    pub billing_frequency: String,
+    pub quantity: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable, serde::Serialize)]
+#[diesel(table_name = orders, check_for_backend(diesel::pg::Pg))]
+pub struct Order {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub number: String,
+    pub cart_id: Uuid,
+    pub status: String,
+    pub settlement: String,
+    pub currency: String,
+    pub quote_date: NaiveDate,
+    pub subtotal: Decimal,
+    pub tax_rate: Decimal,
+    pub tax: Decimal,
+    pub reverse_charge: bool,
+    pub credit_applied: Decimal,
+    pub credit_created: Decimal,
+    pub total_due: Decimal,
+    pub po_number: Option<String>,
+    pub reason: Option<String>,
+    pub placed_by_sub: String,
+    pub placed_by_role: String,
+    pub idempotency_key: String,
+    pub charge_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable, serde::Serialize)]
+#[diesel(table_name = order_items, check_for_backend(diesel::pg::Pg))]
+pub struct OrderItem {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub account_id: Uuid,
+    pub position: i32,
+    #[diesel(column_name = type_)]
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub product_id: Uuid,
+    pub subscription_id: Uuid,
+    pub plan_id: Uuid,
+    pub billing_frequency: String,
+    pub quantity: i32,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub unit_price: Decimal,
+    pub plan_price: Decimal,
+    pub proration_credit: Decimal,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable, serde::Serialize)]
+#[diesel(table_name = order_lines, check_for_backend(diesel::pg::Pg))]
+pub struct OrderLine {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub account_id: Uuid,
+    pub order_item_id: Uuid,
+    pub position: i32,
+    pub description: String,
+    pub amount: Decimal,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable, serde::Serialize)]
+#[diesel(table_name = invoices, check_for_backend(diesel::pg::Pg))]
+pub struct Invoice {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub order_id: Uuid,
+    pub number: String,
+    pub status: String,
+    pub currency: String,
+    pub subtotal: Decimal,
+    pub tax_rate: Decimal,
+    pub tax: Decimal,
+    pub reverse_charge: bool,
+    pub credit_applied: Decimal,
+    pub credit_created: Decimal,
+    pub total_due: Decimal,
+    pub amount_paid: Decimal,
+    pub issued_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub po_number: Option<String>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = idempotency_keys, check_for_backend(diesel::pg::Pg))]
+pub struct IdempotencyKey {
+    pub account_id: Uuid,
+    pub key: String,
+    pub fingerprint: String,
+    pub order_id: Option<Uuid>,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub response_status: Option<i32>,
+    pub response_body: Option<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
 }

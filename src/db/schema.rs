@@ -25,6 +25,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        payment_terms_days -> Int4,
     }
 }
 
@@ -42,6 +43,139 @@ diesel::table! {
         reason -> Nullable<Text>,
         request_id -> Text,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    cart_items (id) {
+        id -> Uuid,
+        cart_id -> Uuid,
+        account_id -> Uuid,
+        #[sql_name = "type"]
+        type_ -> Text,
+        product_id -> Uuid,
+        subscription_id -> Nullable<Uuid>,
+        plan_id -> Uuid,
+        billing_frequency -> Text,
+        quantity -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    carts (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        status -> Text,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    document_counters (name) {
+        name -> Text,
+        next -> Int8,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (account_id, key) {
+        account_id -> Uuid,
+        key -> Text,
+        fingerprint -> Text,
+        order_id -> Nullable<Uuid>,
+        locked_until -> Nullable<Timestamptz>,
+        response_status -> Nullable<Int4>,
+        response_body -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    invoices (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        order_id -> Uuid,
+        number -> Text,
+        status -> Text,
+        currency -> Text,
+        subtotal -> Numeric,
+        tax_rate -> Numeric,
+        tax -> Numeric,
+        reverse_charge -> Bool,
+        credit_applied -> Numeric,
+        credit_created -> Numeric,
+        total_due -> Numeric,
+        amount_paid -> Numeric,
+        issued_on -> Date,
+        due_on -> Date,
+        po_number -> Nullable<Text>,
+        paid_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    order_items (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        account_id -> Uuid,
+        position -> Int4,
+        #[sql_name = "type"]
+        type_ -> Text,
+        product_id -> Uuid,
+        subscription_id -> Uuid,
+        plan_id -> Uuid,
+        billing_frequency -> Text,
+        quantity -> Int4,
+        period_start -> Date,
+        period_end -> Date,
+        unit_price -> Numeric,
+        plan_price -> Numeric,
+        proration_credit -> Numeric,
+    }
+}
+
+diesel::table! {
+    order_lines (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        account_id -> Uuid,
+        order_item_id -> Uuid,
+        position -> Int4,
+        description -> Text,
+        amount -> Numeric,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        number -> Text,
+        cart_id -> Uuid,
+        status -> Text,
+        settlement -> Text,
+        currency -> Text,
+        quote_date -> Date,
+        subtotal -> Numeric,
+        tax_rate -> Numeric,
+        tax -> Numeric,
+        reverse_charge -> Bool,
+        credit_applied -> Numeric,
+        credit_created -> Numeric,
+        total_due -> Numeric,
+        po_number -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        placed_by_sub -> Text,
+        placed_by_role -> Text,
+        idempotency_key -> Text,
+        charge_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+        completed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -108,6 +242,13 @@ diesel::table! {
 }
 
 diesel::joinable!(audit_events -> accounts (account_id));
+diesel::joinable!(cart_items -> products (product_id));
+diesel::joinable!(carts -> accounts (account_id));
+diesel::joinable!(idempotency_keys -> accounts (account_id));
+diesel::joinable!(invoices -> accounts (account_id));
+diesel::joinable!(order_items -> products (product_id));
+diesel::joinable!(order_lines -> order_items (order_item_id));
+diesel::joinable!(orders -> accounts (account_id));
 diesel::joinable!(plans -> products (product_id));
 diesel::joinable!(prices -> plans (plan_id));
 diesel::joinable!(subscriptions -> accounts (account_id));
@@ -117,6 +258,14 @@ diesel::joinable!(users -> accounts (account_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     audit_events,
+    cart_items,
+    carts,
+    document_counters,
+    idempotency_keys,
+    invoices,
+    order_items,
+    order_lines,
+    orders,
     plans,
     prices,
     products,

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod caller;
+pub mod cart;
 pub mod catalog;
 pub mod events;
 pub mod extract;
@@ -10,6 +11,7 @@ pub mod fallback;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;
+pub mod orders;
 pub mod pagination;
 pub mod subscriptions;
 pub mod users;
@@ -36,6 +38,16 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(users::list_users)
                 .service(users::create_user)
                 .service(users::delete_user)
+                .service(cart::get_cart)
+                .service(cart::add_cart_item)
+                .service(cart::patch_cart_item)
+                .service(cart::delete_cart_item)
+                .service(cart::get_quote)
+                .service(cart::checkout_cart)
+                .service(orders::list_orders)
+                .service(orders::get_order)
+                .service(orders::list_invoices)
+                .service(orders::get_invoice)
                 .service(events::list_events),
         );
 }

@@ -62,4 +62,7 @@ pub trait PaymentGateway: Send + Sync + 'static {
         currency: Currency,
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<Charge, ChargeError>>;
+
+    /// Gives a charge back in full (an order that could not be applied after payment).
+    fn refund<'a>(&'a self, charge_id: &'a str) -> BoxFuture<'a, Result<(), ChargeError>>;
 }

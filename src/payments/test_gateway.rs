@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rust_decimal::Decimal;
 
@@ -21,6 +22,9 @@ use crate::domain::money::Currency;
 #[derive(Debug, Default)]
 pub struct TestGateway {
     charges: Mutex<HashMap<String, Result<Charge, ChargeError>>>,
+    refunds: Mutex<Vec<String>>,
+    /// Charges to answer as "gateway unavailable" before behaving normally again.
+    outages: AtomicUsize,
 }
 
 impl TestGateway {
@@ -34,6 +38,16 @@ impl TestGateway {
             .lock()
             .map(|c| c.values().filter(|r| r.is_ok()).count())
             .unwrap_or(0)
+    }
+
+    /// Makes the next `count` charges fail as if the gateway timed out (nothing charged).
+    pub fn fail_next_charges(&self, count: usize) {
+        self.outages.store(count, Ordering::SeqCst);
+    }
+
+    /// The charge ids refunded so far.
+    pub fn refunds(&self) -> Vec<String> {
+        self.refunds.lock().map(|r| r.clone()).unwrap_or_default()
     }
 }
 
@@ -91,6 +105,13 @@ impl PaymentGateway for TestGateway {
                 .charges
                 .lock()
                 .map_err(|_| ChargeError::Unavailable("test gateway state poisoned".to_owned()))?;
+            let outage = self
+                .outages
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if outage {
+                return Err(ChargeError::Unavailable("test gateway outage".to_owned()));
+            }
             if let Some(previous) = charges.get(idempotency_key) {
                 return previous.clone();
             }
@@ -119,6 +140,19 @@ impl PaymentGateway for TestGateway {
             };
             charges.insert(idempotency_key.to_owned(), outcome.clone());
             outcome
+        })
+    }
+
+    fn refund<'a>(&'a self, charge_id: &'a str) -> BoxFuture<'a, Result<(), ChargeError>> {
+        Box::pin(async move {
+            let mut refunds = self
+                .refunds
+                .lock()
+                .map_err(|_| ChargeError::Unavailable("test gateway state poisoned".to_owned()))?;
+            if !refunds.iter().any(|r| r == charge_id) {
+                refunds.push(charge_id.to_owned());
+            }
+            Ok(())
         })
     }
 }

@@ -4,8 +4,13 @@
 pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod events;
+pub mod orders;
+pub mod quote;
+pub mod rules;
 pub mod subscriptions;
 pub mod users;
 

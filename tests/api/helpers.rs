@@ -253,6 +253,49 @@ impl TestApp {
         .await
     }
 
+    /// `POST …/cart/checkout` with an `Idempotency-Key` and an optional `If-Match`.
+    pub async fn checkout(
+        &self,
+        account: Uuid,
+        token: &str,
+        key: Option<&str>,
+        if_match: Option<&str>,
+        body: Value,
+    ) -> Response {
+        let mut request = TestRequest::post()
+            .uri(&format!("/v1/accounts/{account}/cart/checkout"))
+            .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
+            .set_json(body);
+        if let Some(key) = key {
+            request = request.insert_header(("Idempotency-Key", key));
+        }
+        if let Some(tag) = if_match {
+            request = request.insert_header((header::IF_MATCH, tag));
+        }
+        self.call(request.to_request()).await
+    }
+
+    pub async fn add_item(&self, account: Uuid, token: &str, item: Value) -> Response {
+        self.post(&format!("/v1/accounts/{account}/cart/items"), token, item)
+            .await
+    }
+
+    pub async fn quote(&self, account: Uuid, token: &str) -> Response {
+        self.get(&format!("/v1/accounts/{account}/cart/quote"), token)
+            .await
+    }
+
+    /// Attaches a test card (`tok_visa`, `tok_chargeDeclined`…) as admin.
+    pub async fn attach_card(&self, account: Uuid, card: &str) {
+        self.put(
+            &format!("/v1/accounts/{account}/payment-method"),
+            &self.admin(),
+            json!({"token": card}),
+        )
+        .await
+        .assert_status(200);
+    }
+
     /// Imports an active subscription through the API as admin; returns its id.
     pub async fn import_active(
         &self,

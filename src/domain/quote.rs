@@ -1,0 +1,213 @@
+//! The checkout summary (SPEC §5, §6): per item, the new period starting today, its charge
+//! and the credit for the unused time of the period it replaces; then the totals.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use super::money::Currency;
+use super::period::{BillingFrequency, Period};
+use super::proration::{Totals, period_charge, proration_credit, totals};
+use super::tax::TaxTreatment;
+
+/// The period being replaced by a `change`.
+#[derive(Debug, Clone)]
+pub struct ReplacedPeriod {
+    pub plan_name: String,
+    pub quantity: i32,
+    pub period: Period,
+    /// What was charged for it.
+    pub period_amount: Decimal,
+}
+
+/// One cart item with the price in force today.
+#[derive(Debug, Clone)]
+pub struct PricedItem {
+    pub item_id: Uuid,
+    pub product_name: String,
+    pub plan_name: String,
+    pub frequency: BillingFrequency,
+    pub quantity: i32,
+    /// Per licence per period, in force today.
+    pub unit_price: Decimal,
+    /// `None` for `subscribe` items: nothing to credit.
+    pub replaced: Option<ReplacedPeriod>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub description: String,
+    pub amount: Decimal,
+}
+
+#[derive(Debug, Clone)]
+pub struct QuotedItem {
+    pub item_id: Uuid,
+    pub period: Period,
+    pub unit_price: Decimal,
+    /// The charge for the whole new period: unit price × licences.
+    pub plan_price: Decimal,
+    /// ≥ 0; its line is negative.
+    pub proration_credit: Decimal,
+    pub lines: Vec<Line>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Quote {
+    pub date: NaiveDate,
+    pub currency: Currency,
+    pub items: Vec<QuotedItem>,
+    pub totals: Totals,
+}
+
+fn licences(quantity: i32) -> String {
+    if quantity == 1 {
+        "1 licence".to_owned()
+    } else {
+        format!("{quantity} licences")
+    }
+}
+
+pub fn quote(
+    items: &[PricedItem],
+    today: NaiveDate,
+    currency: Currency,
+    treatment: &TaxTreatment,
+    credit_balance: Decimal,
+) -> Quote {
+    let mut quoted = Vec::with_capacity(items.len());
+    let mut all_lines = Vec::new();
+    for item in items {
+        let period = Period::starting(today, item.frequency);
+        let quantity = u32::try_from(item.quantity).unwrap_or(0);
+        let plan_price = period_charge(item.unit_price, quantity, currency);
+        let mut lines = vec![Line {
+            description: format!(
+                "{} {}, {} × {} {}, {} to {}",
+                item.product_name,
+                item.plan_name,
+                licences(item.quantity),
+                item.unit_price,
+                item.frequency,
+                period.start,
+                period.end,
+            ),
+            amount: plan_price,
+        }];
+        let credit = match &item.replaced {
+            Some(replaced) => {
+                let credit =
+                    proration_credit(replaced.period_amount, replaced.period, today, currency);
+                lines.push(Line {
+                    description: format!(
+                        "Unused time on {} × {}",
+                        replaced.plan_name, replaced.quantity
+                    ),
+                    amount: -credit,
+                });
+                credit
+            }
+            None => super::money::round_to_minor(Decimal::ZERO, currency),
+        };
+        all_lines.extend(lines.iter().map(|l| l.amount));
+        quoted.push(QuotedItem {
+            item_id: item.item_id,
+            period,
+            unit_price: super::money::round_to_minor(item.unit_price, currency),
+            plan_price,
+            proration_credit: credit,
+            lines,
+        });
+    }
+    Quote {
+        date: today,
+        currency,
+        items: quoted,
+        totals: totals(&all_lines, treatment, credit_balance, currency),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal::dec;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).expect("date")
+    }
+
+    const UNTAXED: TaxTreatment = TaxTreatment {
+        rate: Decimal::ZERO,
+        reverse_charge: false,
+    };
+
+    /// The seed walkthrough: Standard × 5 monthly at 29.00, ten days into its month, becomes
+    /// Premium × 8 annual at 468.00 on 2026-11-27.
+    #[test]
+    fn upgrade_more_licences_and_annual_ten_days_in() {
+        let item = PricedItem {
+            item_id: Uuid::nil(),
+            product_name: "GoToAssist Remote Support v4".into(),
+            plan_name: "Premium".into(),
+            frequency: BillingFrequency::Annual,
+            quantity: 8,
+            unit_price: dec!(468.00),
+            replaced: Some(ReplacedPeriod {
+                plan_name: "Standard".into(),
+                quantity: 5,
+                period: Period {
+                    start: d(2026, 11, 17),
+                    end: d(2026, 12, 17),
+                },
+                period_amount: dec!(145.00),
+            }),
+        };
+        let q = quote(
+            &[item],
+            d(2026, 11, 27),
+            Currency::Usd,
+            &UNTAXED,
+            Decimal::ZERO,
+        );
+        let quoted = &q.items[0];
+        assert_eq!(
+            quoted.period,
+            Period {
+                start: d(2026, 11, 27),
+                end: d(2027, 11, 27)
+            }
+        );
+        assert_eq!(quoted.plan_price, dec!(3744.00)); // 468 × 8
+        // 145.00 × 20 / 30 = 96.666… → 96.67
+        assert_eq!(quoted.proration_credit, dec!(96.67));
+        assert_eq!(quoted.lines[1].amount, dec!(-96.67));
+        assert_eq!(quoted.lines[1].description, "Unused time on Standard × 5");
+        assert_eq!(q.totals.subtotal, dec!(3647.33));
+        assert_eq!(q.totals.total_due, dec!(3647.33));
+    }
+
+    #[test]
+    fn subscribe_items_have_no_credit_and_taxes_apply_to_the_subtotal() {
+        let item = PricedItem {
+            item_id: Uuid::nil(),
+            product_name: "P".into(),
+            plan_name: "Premium".into(),
+            frequency: BillingFrequency::Monthly,
+            quantity: 3,
+            unit_price: dec!(45.00),
+            replaced: None,
+        };
+        let vat = TaxTreatment {
+            rate: dec!(0.20),
+            reverse_charge: false,
+        };
+        let q = quote(&[item], d(2028, 1, 31), Currency::Eur, &vat, dec!(10.00));
+        assert_eq!(q.items[0].period.end, d(2028, 2, 29));
+        assert_eq!(q.items[0].proration_credit, dec!(0.00));
+        assert_eq!(q.items[0].lines.len(), 1);
+        assert_eq!(q.totals.subtotal, dec!(135.00));
+        assert_eq!(q.totals.tax, dec!(27.00));
+        assert_eq!(q.totals.credit_applied, dec!(10.00));
+        assert_eq!(q.totals.total_due, dec!(152.00));
+    }
+}

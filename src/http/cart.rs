@@ -1,0 +1,268 @@
+//! The cart, its checkout summary, and placing the order.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::db::models::CartItem;
+use crate::error::{ApiResult, Problem, internal_error};
+use crate::http::extract::Json;
+use crate::http::{etag, if_match_version};
+use crate::services::Caller;
+use crate::services::cart::{self, CartDetail, CartItemInput, CartItemPatch};
+use crate::services::checkout::{self, CheckoutInput};
+use crate::services::orders::OrderView;
+use crate::services::quote::{self, QuoteView};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CartItemView {
+    pub id: Uuid,
+    /// `change` or `subscribe`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub product: String,
+    pub subscription_id: Option<Uuid>,
+    pub plan: String,
+    pub billing_frequency: String,
+    pub quantity: i32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CartView {
+    pub id: Uuid,
+    /// `open`, or `checking_out` while an order is being placed from it.
+    pub status: String,
+    /// Bumped by every edit; also the `ETag`.
+    pub version: i32,
+    /// Lets a portal offer "Add to cart" instead of "Checkout" when items are waiting.
+    pub item_count: usize,
+    pub items: Vec<CartItemView>,
+}
+
+fn cart_view(state: &AppState, detail: CartDetail) -> ApiResult<CartView> {
+    let catalog = state.catalog.get();
+    let items = detail
+        .items
+        .into_iter()
+        .map(|item: CartItem| {
+            let (product, plan) = catalog
+                .plan(item.plan_id)
+                .ok_or_else(|| internal_error("cart plan missing from catalog", &item.plan_id))?;
+            Ok(CartItemView {
+                id: item.id,
+                kind: item.kind,
+                product: product.code.clone(),
+                subscription_id: item.subscription_id,
+                plan: plan.code.clone(),
+                billing_frequency: item.billing_frequency,
+                quantity: item.quantity,
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(CartView {
+        id: detail.cart.id,
+        status: detail.cart.status,
+        version: detail.cart.version,
+        item_count: items.len(),
+        items,
+    })
+}
+
+fn respond(state: &AppState, detail: CartDetail) -> ApiResult<HttpResponse> {
+    let view = cart_view(state, detail)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(view.version)))
+        .json(view))
+}
+
+/// The account's open cart (an empty one if there is none).
+#[utoipa::path(
+    tag = "cart",
+    params(("account_id" = Uuid, Path)),
+    responses(
+        (status = 200, body = CartView, headers(("ETag" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/accounts/{account_id}/cart")]
+pub async fn get_cart(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let detail = cart::get(&state, &caller, path.into_inner()).await?;
+    respond(&state, detail)
+}
+
+/// Add an item, or replace the item of the same product: `change` an active subscription
+/// (plan, licences, billing frequency) or `subscribe` to a product (e.g. after a trial).
+/// Every rule is checked now and again at checkout.
+#[utoipa::path(
+    tag = "cart",
+    params(("account_id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The cart's ETag")),
+    request_body = CartItemInput,
+    responses(
+        (status = 200, body = CartView, headers(("ETag" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json",
+         description = "`downgrade-requires-assistance`, `use-corporate-portal`, `use-billing-center`"),
+        (status = 409, body = Problem, content_type = "application/problem+json",
+         description = "`licenses-in-use`, `trial-expired`, `trial-active`, `already-subscribed`, or the cart is being checked out"),
+        (status = 412, body = Problem, content_type = "application/problem+json", description = "`version-mismatch`"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`no-change`, `validation-failed`"),
+    )
+)]
+#[post("/accounts/{account_id}/cart/items")]
+pub async fn add_cart_item(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    req: HttpRequest,
+    body: Json<CartItemInput>,
+) -> ApiResult<HttpResponse> {
+    let if_match = if_match_version(&req)?;
+    let detail = cart::add_item(
+        &state,
+        &caller,
+        path.into_inner(),
+        if_match,
+        body.into_inner(),
+    )
+    .await?;
+    respond(&state, detail)
+}
+
+/// Change an item ("Change order"): plan, licences and/or billing frequency.
+#[utoipa::path(
+    tag = "cart",
+    params(("account_id" = Uuid, Path), ("item_id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
+    request_body = CartItemPatch,
+    responses(
+        (status = 200, body = CartView, headers(("ETag" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/accounts/{account_id}/cart/items/{item_id}")]
+pub async fn patch_cart_item(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+    req: HttpRequest,
+    body: Json<CartItemPatch>,
+) -> ApiResult<HttpResponse> {
+    let (account_id, item_id) = path.into_inner();
+    let if_match = if_match_version(&req)?;
+    let detail = cart::patch_item(
+        &state,
+        &caller,
+        account_id,
+        item_id,
+        if_match,
+        body.into_inner(),
+    )
+    .await?;
+    respond(&state, detail)
+}
+
+/// Remove an item.
+#[utoipa::path(
+    tag = "cart",
+    params(("account_id" = Uuid, Path), ("item_id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/accounts/{account_id}/cart/items/{item_id}")]
+pub async fn delete_cart_item(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let (account_id, item_id) = path.into_inner();
+    let if_match = if_match_version(&req)?;
+    cart::delete_item(&state, &caller, account_id, item_id, if_match).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The checkout summary: per item the new period (starting today), licences, unit and plan
+/// price, proration credit and lines; the totals with tax and credit; open requirements;
+/// and the `quote_etag` to send as `If-Match` when placing the order.
+#[utoipa::path(
+    tag = "cart",
+    params(("account_id" = Uuid, Path)),
+    responses(
+        (status = 200, body = QuoteView, headers(("ETag" = String, description = "The quote_etag"))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json",
+         description = "An item breaks a rule now (`licenses-in-use`, `trial-expired`…)"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`cart-empty`"),
+    )
+)]
+#[get("/accounts/{account_id}/cart/quote")]
+pub async fn get_quote(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let view = quote::get_quote(&state, &caller, path.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, view.quote_etag.clone()))
+        .json(view))
+}
+
+/// Place the order. Re-checks every rule, charges the card (self-service) or opens an
+/// invoice (corporate), applies every change with a new period starting today, and closes
+/// the cart — exactly once per `Idempotency-Key`: a retry returns the same order.
+#[utoipa::path(
+    tag = "cart",
+    params(
+        ("account_id" = Uuid, Path),
+        ("Idempotency-Key" = String, Header, description = "Required; 1–255 visible ASCII characters, kept at least 24 hours"),
+        ("If-Match" = Option<String>, Header, description = "The quote_etag that was reviewed"),
+    ),
+    request_body = CheckoutInput,
+    responses(
+        (status = 201, body = OrderView, description = "The order (also for a replayed key, with `Idempotent-Replayed: true`)"),
+        (status = 402, body = Problem, content_type = "application/problem+json", description = "`card-declined`: nothing changed"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json",
+         description = "`idempotency-key-in-use`, a rule broken now, or the cart is being ordered"),
+        (status = 412, body = Problem, content_type = "application/problem+json",
+         description = "`quote-changed`, with the fresh quote in `quote`"),
+        (status = 422, body = Problem, content_type = "application/problem+json",
+         description = "`payment-method-required`, `vat-id-required` (with `requirements`), `cart-empty`, `idempotency-key-reused`, `validation-failed`"),
+    )
+)]
+#[post("/accounts/{account_id}/cart/checkout")]
+pub async fn checkout_cart(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    req: HttpRequest,
+    body: Json<CheckoutInput>,
+) -> ApiResult<HttpResponse> {
+    let header_text = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let outcome = checkout::checkout(
+        &state,
+        &caller,
+        path.into_inner(),
+        header_text("idempotency-key"),
+        header_text("if-match"),
+        body.into_inner(),
+    )
+    .await?;
+    let mut response =
+        HttpResponse::build(StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::CREATED));
+    if outcome.replayed {
+        response.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(response.json(outcome.body))
+}

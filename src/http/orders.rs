@@ -1,0 +1,94 @@
+//! Orders and invoices, read-only.
+
+use actix_web::{get, web};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::{ApiResult, Problem};
+use crate::http::pagination::{List, ListParams};
+use crate::services::Caller;
+use crate::services::orders::{self, InvoiceView, OrderView};
+
+/// The account's orders, newest first.
+#[utoipa::path(
+    tag = "orders",
+    params(("account_id" = Uuid, Path), ListParams),
+    responses(
+        (status = 200, body = List<OrderView>),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/accounts/{account_id}/orders")]
+pub async fn list_orders(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    params: web::Query<ListParams>,
+) -> ApiResult<web::Json<List<OrderView>>> {
+    let (rows, limit) =
+        orders::list_orders(&state, &caller, path.into_inner(), params.into_inner()).await?;
+    Ok(web::Json(List::from_rows(rows, limit, |o| o.id, |o| o)))
+}
+
+/// One order with its items, lines and the licences still to assign.
+#[utoipa::path(
+    tag = "orders",
+    params(("account_id" = Uuid, Path), ("order_id" = Uuid, Path)),
+    responses(
+        (status = 200, body = OrderView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/accounts/{account_id}/orders/{order_id}")]
+pub async fn get_order(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<web::Json<OrderView>> {
+    let (account_id, order_id) = path.into_inner();
+    Ok(web::Json(
+        orders::get_order(&state, &caller, account_id, order_id).await?,
+    ))
+}
+
+/// The account's invoices, newest first.
+#[utoipa::path(
+    tag = "invoices",
+    params(("account_id" = Uuid, Path), ListParams),
+    responses(
+        (status = 200, body = List<InvoiceView>),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/accounts/{account_id}/invoices")]
+pub async fn list_invoices(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    params: web::Query<ListParams>,
+) -> ApiResult<web::Json<List<InvoiceView>>> {
+    let (rows, limit) =
+        orders::list_invoices(&state, &caller, path.into_inner(), params.into_inner()).await?;
+    Ok(web::Json(List::from_rows(rows, limit, |i| i.id, |i| i)))
+}
+
+/// One invoice with its lines, tax, status and due date.
+#[utoipa::path(
+    tag = "invoices",
+    params(("account_id" = Uuid, Path), ("invoice_id" = Uuid, Path)),
+    responses(
+        (status = 200, body = InvoiceView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/accounts/{account_id}/invoices/{invoice_id}")]
+pub async fn get_invoice(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<web::Json<InvoiceView>> {
+    let (account_id, invoice_id) = path.into_inner();
+    Ok(web::Json(
+        orders::get_invoice(&state, &caller, account_id, invoice_id).await?,
+    ))
+}

@@ -1,0 +1,452 @@
+//! The cart (SPEC §5): at most one open cart per account, one item per product, every edit
+//! checked against the rules and bumping the version.
+
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::db::models::{Account, Cart, CartItem, Subscription};
+use crate::db::schema::{cart_items, carts, subscriptions};
+use crate::domain::period::BillingFrequency;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::services::Caller;
+use crate::services::access::{account_in_reach, account_in_reach_for_update};
+use crate::services::accounts::version_mismatch;
+use crate::services::audit::{self, Event, snapshot};
+use crate::services::rules::{self, ItemTarget};
+
+/// Body of `POST /v1/accounts/{account_id}/cart/items`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CartItemInput {
+    /// Change an active subscription: a new plan and/or quantity and/or billing frequency.
+    Change {
+        subscription_id: Uuid,
+        /// Plan code of the subscription's product.
+        plan: Option<String>,
+        #[schema(minimum = 1, maximum = 10000)]
+        quantity: Option<i32>,
+        billing_frequency: Option<BillingFrequency>,
+    },
+    /// Buy a product that has no active subscription (e.g. after a trial).
+    Subscribe {
+        /// Product code.
+        product: String,
+        /// Plan code.
+        plan: String,
+        #[schema(minimum = 1, maximum = 10000)]
+        quantity: i32,
+        billing_frequency: BillingFrequency,
+    },
+}
+
+/// Body of `PATCH /v1/accounts/{account_id}/cart/items/{item_id}` ("Change order").
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CartItemPatch {
+    pub plan: Option<String>,
+    #[schema(minimum = 1, maximum = 10000)]
+    pub quantity: Option<i32>,
+    pub billing_frequency: Option<BillingFrequency>,
+}
+
+pub struct CartDetail {
+    pub cart: Cart,
+    pub items: Vec<CartItem>,
+}
+
+/// The account's cart that is not yet ordered (open, or being checked out).
+pub async fn current_cart(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+) -> QueryResult<Option<Cart>> {
+    carts::table
+        .filter(carts::account_id.eq(account_id))
+        .filter(carts::status.ne("checked_out"))
+        .select(Cart::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+async fn current_or_new_cart(conn: &mut AsyncPgConnection, account_id: Uuid) -> ApiResult<Cart> {
+    if let Some(cart) = current_cart(conn, account_id).await? {
+        return Ok(cart);
+    }
+    // The partial unique index keeps this to one cart when two requests race.
+    diesel::insert_into(carts::table)
+        .values((
+            carts::id.eq(Uuid::now_v7()),
+            carts::account_id.eq(account_id),
+            carts::status.eq("open"),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    current_cart(conn, account_id)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+pub async fn items_of(conn: &mut AsyncPgConnection, cart_id: Uuid) -> QueryResult<Vec<CartItem>> {
+    cart_items::table
+        .filter(cart_items::cart_id.eq(cart_id))
+        .select(CartItem::as_select())
+        .order((cart_items::created_at, cart_items::id))
+        .load(conn)
+        .await
+}
+
+pub async fn subscription_for_product(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    product_id: Uuid,
+    lock: bool,
+) -> QueryResult<Option<Subscription>> {
+    let query = subscriptions::table
+        .filter(subscriptions::account_id.eq(account_id))
+        .filter(subscriptions::product_id.eq(product_id))
+        .select(Subscription::as_select());
+    if lock {
+        query.for_update().first(conn).await.optional()
+    } else {
+        query.first(conn).await.optional()
+    }
+}
+
+pub async fn get(state: &AppState, caller: &Caller, account_id: Uuid) -> ApiResult<CartDetail> {
+    let mut conn = state.pool.get().await?;
+    account_in_reach(&mut conn, caller, account_id).await?;
+    let cart = current_or_new_cart(&mut conn, account_id).await?;
+    let items = items_of(&mut conn, cart.id).await?;
+    Ok(CartDetail { cart, items })
+}
+
+fn quantity_in_range(quantity: i32) -> ApiResult<i32> {
+    if (1..=10_000).contains(&quantity) {
+        Ok(quantity)
+    } else {
+        Err(ApiError::invalid_field(
+            "quantity",
+            "must be between 1 and 10000",
+        ))
+    }
+}
+
+/// Turns a request into a target with catalog ids, filling a `change` from the subscription.
+async fn resolve(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    account: &Account,
+    input: &CartItemInput,
+) -> ApiResult<ItemTarget> {
+    let catalog = state.catalog.get();
+    match input {
+        CartItemInput::Change {
+            subscription_id,
+            plan,
+            quantity,
+            billing_frequency,
+        } => {
+            let subscription = subscriptions::table
+                .filter(subscriptions::account_id.eq(account.id))
+                .filter(subscriptions::id.eq(subscription_id))
+                .select(Subscription::as_select())
+                .first(conn)
+                .await
+                .optional()?
+                .ok_or_else(|| {
+                    ApiError::invalid_field(
+                        "subscription_id",
+                        "no such subscription on this account",
+                    )
+                })?;
+            let plan_id = match plan {
+                None => subscription.plan_id,
+                Some(code) => catalog
+                    .product(subscription.product_id)
+                    .and_then(|p| p.plan_by_code(code))
+                    .map(|p| p.id)
+                    .ok_or_else(|| {
+                        ApiError::invalid_field(
+                            "plan",
+                            "no such plan for the subscription's product",
+                        )
+                    })?,
+            };
+            Ok(ItemTarget {
+                item_id: Uuid::now_v7(),
+                subscribe: false,
+                product_id: subscription.product_id,
+                subscription_id: Some(subscription.id),
+                plan_id,
+                frequency: match billing_frequency {
+                    Some(f) => *f,
+                    None => rules::frequency(&subscription.billing_frequency)?,
+                },
+                quantity: quantity_in_range(quantity.unwrap_or(subscription.quantity))?,
+            })
+        }
+        CartItemInput::Subscribe {
+            product,
+            plan,
+            quantity,
+            billing_frequency,
+        } => {
+            let product = catalog.product_by_code(product).ok_or_else(|| {
+                ApiError::invalid_field("product", "no such product in the catalog")
+            })?;
+            let plan = product
+                .plan_by_code(plan)
+                .ok_or_else(|| ApiError::invalid_field("plan", "no such plan for this product"))?;
+            Ok(ItemTarget {
+                item_id: Uuid::now_v7(),
+                subscribe: true,
+                product_id: product.id,
+                subscription_id: None,
+                plan_id: plan.id,
+                frequency: *billing_frequency,
+                quantity: quantity_in_range(*quantity)?,
+            })
+        }
+    }
+}
+
+/// Checks the target against the rules for this caller, now.
+async fn check(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    account: &Account,
+    target: &ItemTarget,
+) -> ApiResult<()> {
+    let current = subscription_for_product(conn, account.id, target.product_id, false).await?;
+    rules::check_and_price(
+        &state.catalog.get(),
+        rules::actor(&caller.principal, account)?,
+        rules::currency(account)?,
+        state.clock.today(),
+        target,
+        current.as_ref(),
+    )?;
+    Ok(())
+}
+
+/// Locks the account and returns its open cart, refusing edits while an order is placed.
+async fn editable_cart(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    account_id: Uuid,
+    if_match: Option<i32>,
+) -> ApiResult<(Account, Cart)> {
+    let account = account_in_reach_for_update(conn, caller, account_id).await?;
+    let cart = current_or_new_cart(conn, account_id).await?;
+    if cart.status != "open" {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "An order is being placed from this cart; retry in a moment.",
+        ));
+    }
+    if let Some(expected) = if_match
+        && expected != cart.version
+    {
+        return Err(version_mismatch(cart.version));
+    }
+    Ok((account, cart))
+}
+
+async fn bump(conn: &mut AsyncPgConnection, cart_id: Uuid) -> ApiResult<Cart> {
+    Ok(diesel::update(carts::table.find(cart_id))
+        .set((
+            carts::version.eq(carts::version + 1),
+            carts::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(Cart::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+pub async fn add_item(
+    state: &AppState,
+    caller: &Caller,
+    account_id: Uuid,
+    if_match: Option<i32>,
+    input: CartItemInput,
+) -> ApiResult<CartDetail> {
+    let mut conn = state.pool.get().await?;
+    conn.transaction(async |conn| {
+        let (account, cart) = editable_cart(conn, caller, account_id, if_match).await?;
+        let target = resolve(state, conn, &account, &input).await?;
+        check(state, conn, caller, &account, &target).await?;
+        // One item per product: a second replaces the first.
+        let replaced: Option<CartItem> = diesel::delete(
+            cart_items::table
+                .filter(cart_items::cart_id.eq(cart.id))
+                .filter(cart_items::product_id.eq(target.product_id)),
+        )
+        .returning(CartItem::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+        let item = CartItem {
+            id: target.item_id,
+            cart_id: cart.id,
+            account_id,
+            kind: if target.subscribe {
+                "subscribe"
+            } else {
+                "change"
+            }
+            .to_owned(),
+            product_id: target.product_id,
+            subscription_id: target.subscription_id,
+            plan_id: target.plan_id,
+            billing_frequency: target.frequency.as_str().to_owned(),
+            quantity: target.quantity,
+            created_at: Utc::now(),
+        };
+        diesel::insert_into(cart_items::table)
+            .values(&item)
+            .execute(conn)
+            .await?;
+        let cart = bump(conn, cart.id).await?;
+        audit::record(
+            conn,
+            caller,
+            Event {
+                account_id: Some(account_id),
+                action: if replaced.is_some() {
+                    "cart.item_replaced"
+                } else {
+                    "cart.item_added"
+                },
+                subject_type: "cart",
+                subject_id: Some(cart.id),
+                before: replaced.as_ref().and_then(snapshot),
+                after: snapshot(&item),
+                reason: None,
+            },
+        )
+        .await?;
+        let items = items_of(conn, cart.id).await?;
+        Ok(CartDetail { cart, items })
+    })
+    .await
+}
+
+async fn item_in_cart(
+    conn: &mut AsyncPgConnection,
+    cart_id: Uuid,
+    item_id: Uuid,
+) -> ApiResult<CartItem> {
+    cart_items::table
+        .filter(cart_items::cart_id.eq(cart_id))
+        .filter(cart_items::id.eq(item_id))
+        .select(CartItem::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(ApiError::not_found)
+}
+
+pub async fn patch_item(
+    state: &AppState,
+    caller: &Caller,
+    account_id: Uuid,
+    item_id: Uuid,
+    if_match: Option<i32>,
+    patch: CartItemPatch,
+) -> ApiResult<CartDetail> {
+    let mut conn = state.pool.get().await?;
+    conn.transaction(async |conn| {
+        let (account, cart) = editable_cart(conn, caller, account_id, if_match).await?;
+        let before = item_in_cart(conn, cart.id, item_id).await?;
+        let catalog = state.catalog.get();
+        let plan_id = match &patch.plan {
+            None => before.plan_id,
+            Some(code) => catalog
+                .product(before.product_id)
+                .and_then(|p| p.plan_by_code(code))
+                .map(|p| p.id)
+                .ok_or_else(|| ApiError::invalid_field("plan", "no such plan for this product"))?,
+        };
+        let target = ItemTarget {
+            item_id,
+            subscribe: before.kind == "subscribe",
+            product_id: before.product_id,
+            subscription_id: before.subscription_id,
+            plan_id,
+            frequency: match patch.billing_frequency {
+                Some(f) => f,
+                None => rules::frequency(&before.billing_frequency)?,
+            },
+            quantity: quantity_in_range(patch.quantity.unwrap_or(before.quantity))?,
+        };
+        check(state, conn, caller, &account, &target).await?;
+        let after: CartItem = diesel::update(cart_items::table.find(item_id))
+            .set((
+                cart_items::plan_id.eq(target.plan_id),
+                cart_items::billing_frequency.eq(target.frequency.as_str()),
+                cart_items::quantity.eq(target.quantity),
+            ))
+            .returning(CartItem::as_returning())
+            .get_result(conn)
+            .await?;
+        let cart = bump(conn, cart.id).await?;
+        audit::record(
+            conn,
+            caller,
+            Event {
+                account_id: Some(account_id),
+                action: "cart.item_changed",
+                subject_type: "cart",
+                subject_id: Some(cart.id),
+                before: snapshot(&before),
+                after: snapshot(&after),
+                reason: None,
+            },
+        )
+        .await?;
+        let items = items_of(conn, cart.id).await?;
+        Ok(CartDetail { cart, items })
+    })
+    .await
+}
+
+pub async fn delete_item(
+    state: &AppState,
+    caller: &Caller,
+    account_id: Uuid,
+    item_id: Uuid,
+    if_match: Option<i32>,
+) -> ApiResult<()> {
+    let mut conn = state.pool.get().await?;
+    conn.transaction(async |conn| {
+        let (_, cart) = editable_cart(conn, caller, account_id, if_match).await?;
+        let item = item_in_cart(conn, cart.id, item_id).await?;
+        diesel::delete(cart_items::table.find(item_id))
+            .execute(conn)
+            .await?;
+        let cart = bump(conn, cart.id).await?;
+        audit::record(
+            conn,
+            caller,
+            Event {
+                account_id: Some(account_id),
+                action: "cart.item_removed",
+                subject_type: "cart",
+                subject_id: Some(cart.id),
+                before: snapshot(&item),
+                after: None,
+                reason: None,
+            },
+        )
+        .await?;
+        Ok(())
+    })
+    .await
+}

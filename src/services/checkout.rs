@@ -1,0 +1,841 @@
+//! Placing an order (SPEC §5), exactly once.
+//!
+//! 1. **Record** (one transaction, account row locked): replay a completed idempotency key,
+//!    or refuse a reused / in-use one; re-check every rule and price the cart; compare
+//!    `If-Match`; check requirements; write the order as `pending` with its items and lines,
+//!    reserve the credit it applies, claim the key with a lease, and mark the cart
+//!    `checking_out`. Orders with nothing to charge by card (invoice settlement, or nothing
+//!    due) are finalised in this same transaction.
+//! 2. **Charge** the card, outside any transaction, with the order id as the gateway's
+//!    idempotency key: a retry can never charge twice.
+//! 3. **Finalise** (one transaction): re-check the rules against the subscriptions as they
+//!    are now, apply every change with the new period starting on the quote date, issue the
+//!    invoice, complete the order, close the cart, store the response under the key, and
+//!    write the audit events. A declined card, or a rule broken in the meantime (refunded),
+//!    removes the pending order and gives the cart and the key back.
+//!
+//! A pending order left behind by a crash is finished by the next request with the same key
+//! once its lease has run out, or by `recover_pending_orders` at start-up.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::{Principal, Role};
+use crate::db::models::{
+    Account, IdempotencyKey, Invoice, Order, OrderItem, OrderLine, Subscription,
+};
+use crate::db::schema::{
+    accounts, carts, document_counters, idempotency_keys, invoices, order_items, order_lines,
+    orders, subscriptions,
+};
+use crate::domain::money::Currency;
+use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
+use crate::payments::ChargeError;
+use crate::services::Caller;
+use crate::services::access::account_in_reach_for_update;
+use crate::services::audit::{self, Event, snapshot};
+use crate::services::cart::{current_cart, items_of, subscription_for_product};
+use crate::services::orders::order_view;
+use crate::services::quote::{PricedCart, Requirement, cart_empty, price_cart};
+use crate::services::rules::{self, ItemTarget};
+
+/// How long a request may work on an idempotency key before another may take it over.
+const KEY_LEASE_SECONDS: i64 = 60;
+
+/// Body of `POST /v1/accounts/{account_id}/cart/checkout`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutInput {
+    /// The customer's purchase order number (corporate accounts), printed on the invoice.
+    #[schema(max_length = 100)]
+    pub po_number: Option<String>,
+    /// Why the order is placed on the customer's behalf: required for representatives,
+    /// support and admins; recorded in the audit event.
+    #[schema(max_length = 1000)]
+    pub reason: Option<String>,
+}
+
+/// The response to send: the order (201), possibly replayed from an earlier request.
+pub struct CheckoutOutcome {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub replayed: bool,
+}
+
+enum Recorded {
+    Replay(u16, serde_json::Value),
+    Done(serde_json::Value),
+    Charge(Uuid),
+}
+
+fn validate_key(key: Option<&str>) -> ApiResult<String> {
+    let key = key.map(str::trim).filter(|k| !k.is_empty()).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::IdempotencyKeyRequired,
+            "Send an `Idempotency-Key` header (e.g. a UUID) so that a retry cannot order twice.",
+        )
+    })?;
+    if key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::new(
+            ErrorCode::IdempotencyKeyRequired,
+            "The Idempotency-Key must be 1 to 255 visible ASCII characters.",
+        ));
+    }
+    Ok(key.to_owned())
+}
+
+/// The fingerprint covers the body only (SPEC §5), in a canonical form.
+fn fingerprint(input: &CheckoutInput) -> String {
+    let canonical = serde_json::to_value(input).unwrap_or_default().to_string();
+    hex::encode(Sha256::digest(canonical.as_bytes()))
+}
+
+fn clean(value: Option<&String>, field: &str, max: usize) -> ApiResult<Option<String>> {
+    match value.map(|v| v.trim()) {
+        None | Some("") => Ok(None),
+        Some(v) if v.chars().count() > max => Err(ApiError::invalid_field(
+            field,
+            format!("must be at most {max} characters"),
+        )),
+        Some(v) => Ok(Some(v.to_owned())),
+    }
+}
+
+pub async fn checkout(
+    state: &AppState,
+    caller: &Caller,
+    account_id: Uuid,
+    idempotency_key: Option<&str>,
+    if_match: Option<&str>,
+    input: CheckoutInput,
+) -> ApiResult<CheckoutOutcome> {
+    let key = validate_key(idempotency_key)?;
+    let fingerprint = fingerprint(&input);
+    let mut conn = state.pool.get().await?;
+    let recorded = conn
+        .transaction(async |conn| {
+            record(
+                state,
+                conn,
+                caller,
+                account_id,
+                &key,
+                &fingerprint,
+                if_match,
+                &input,
+            )
+            .await
+        })
+        .await?;
+    match recorded {
+        Recorded::Replay(status, body) => Ok(CheckoutOutcome {
+            status,
+            body,
+            replayed: true,
+        }),
+        Recorded::Done(body) => Ok(CheckoutOutcome {
+            status: 201,
+            body,
+            replayed: false,
+        }),
+        Recorded::Charge(order_id) => {
+            let body = charge_and_finalise(state, &mut conn, caller, account_id, order_id).await?;
+            Ok(CheckoutOutcome {
+                status: 201,
+                body,
+                replayed: false,
+            })
+        }
+    }
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one use case with its request parts"
+)]
+async fn record(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    account_id: Uuid,
+    key: &str,
+    fingerprint: &str,
+    if_match: Option<&str>,
+    input: &CheckoutInput,
+) -> ApiResult<Recorded> {
+    // The account lock serialises everything that places orders for this account.
+    let account = account_in_reach_for_update(conn, caller, account_id).await?;
+    let now = state.clock.now();
+    let existing: Option<IdempotencyKey> = idempotency_keys::table
+        .filter(idempotency_keys::account_id.eq(account_id))
+        .filter(idempotency_keys::key.eq(key))
+        .select(IdempotencyKey::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    if let Some(existing) = existing {
+        if existing.fingerprint != fingerprint {
+            return Err(ApiError::new(
+                ErrorCode::IdempotencyKeyReused,
+                "This Idempotency-Key was used with another request body; use a new key for a new request.",
+            ));
+        }
+        if let (Some(status), Some(body)) = (existing.response_status, existing.response_body) {
+            return Ok(Recorded::Replay(u16::try_from(status).unwrap_or(201), body));
+        }
+        if existing.locked_until.is_some_and(|until| until > now) {
+            return Err(ApiError::new(
+                ErrorCode::IdempotencyKeyInUse,
+                "A request with this Idempotency-Key is being processed; retry shortly.",
+            )
+            .with_header(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from_static("2"),
+            ));
+        }
+        // An earlier attempt stopped half-way (crash or gateway outage): take it over.
+        let order_id = existing
+            .order_id
+            .ok_or_else(|| internal_error("idempotency key without order", &key))?;
+        diesel::update(idempotency_keys::table.find((account_id, key)))
+            .set(idempotency_keys::locked_until.eq(now + Duration::seconds(KEY_LEASE_SECONDS)))
+            .execute(conn)
+            .await?;
+        return Ok(Recorded::Charge(order_id));
+    }
+
+    let po_number = clean(input.po_number.as_ref(), "po_number", 100)?;
+    let reason = clean(input.reason.as_ref(), "reason", 1000)?;
+    if caller.principal.role.is_assisting() && reason.is_none() {
+        return Err(ApiError::invalid_field(
+            "reason",
+            "is required when an order is placed on the customer's behalf",
+        ));
+    }
+
+    let cart = current_cart(conn, account_id)
+        .await?
+        .ok_or_else(cart_empty)?;
+    if cart.status != "open" {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "An order is already being placed from this cart.",
+        ));
+    }
+    let items = items_of(conn, cart.id).await?;
+    let priced = price_cart(state, conn, caller, &account, &cart, &items, true).await?;
+    if let Some(expected) = if_match
+        && expected.trim() != priced.view.quote_etag
+    {
+        return Err(ApiError::new(
+            ErrorCode::QuoteChanged,
+            "The checkout summary changed since it was reviewed; review the fresh quote and retry with its quote_etag.",
+        )
+        .with_extension("quote", serde_json::to_value(&priced.view).unwrap_or_default()));
+    }
+    if let Some(first) = <[Requirement]>::first(&priced.view.requirements) {
+        let (code, detail) = match first {
+            Requirement::PaymentMethod => (
+                ErrorCode::PaymentMethodRequired,
+                "Attach a card before placing the order.",
+            ),
+            Requirement::VatId => (
+                ErrorCode::VatIdRequired,
+                "Add the account's VAT ID before placing the order.",
+            ),
+        };
+        return Err(ApiError::new(code, detail).with_extension(
+            "requirements",
+            serde_json::to_value(&priced.view.requirements).unwrap_or_default(),
+        ));
+    }
+
+    let settlement = if rules::settles_by_invoice(&account)? {
+        "invoice"
+    } else if priced.view.total_due > Decimal::ZERO {
+        "card"
+    } else {
+        "none"
+    };
+    let order = insert_pending_order(
+        conn, caller, &account, &priced, key, settlement, po_number, reason,
+    )
+    .await?;
+    diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::account_id.eq(account_id),
+            idempotency_keys::key.eq(key),
+            idempotency_keys::fingerprint.eq(fingerprint),
+            idempotency_keys::order_id.eq(order.id),
+            idempotency_keys::locked_until.eq(now + Duration::seconds(KEY_LEASE_SECONDS)),
+        ))
+        .execute(conn)
+        .await?;
+    diesel::update(carts::table.find(cart.id))
+        .set((
+            carts::status.eq("checking_out"),
+            carts::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    if settlement == "card" {
+        return Ok(Recorded::Charge(order.id));
+    }
+    finalise(state, conn, caller, order, None)
+        .await
+        .map(Recorded::Done)
+}
+
+async fn next_number(
+    conn: &mut AsyncPgConnection,
+    counter: &str,
+    prefix: &str,
+) -> ApiResult<String> {
+    // Updating the counter row inside the transaction keeps numbers gapless: a rollback
+    // gives the number back.
+    let next: i64 = diesel::update(document_counters::table.find(counter))
+        .set(document_counters::next.eq(document_counters::next + 1))
+        .returning(document_counters::next - 1)
+        .get_result(conn)
+        .await?;
+    Ok(format!("{prefix}-{next:06}"))
+}
+
+#[expect(clippy::too_many_arguments, reason = "an order row is many facts")]
+async fn insert_pending_order(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    account: &Account,
+    priced: &PricedCart,
+    key: &str,
+    settlement: &str,
+    po_number: Option<String>,
+    reason: Option<String>,
+) -> ApiResult<Order> {
+    let totals = priced.quote.totals;
+    let order = Order {
+        id: Uuid::now_v7(),
+        account_id: account.id,
+        number: next_number(conn, "order", "ORD").await?,
+        cart_id: priced.view.cart_id,
+        status: "pending".to_owned(),
+        settlement: settlement.to_owned(),
+        currency: priced.view.currency.clone(),
+        quote_date: priced.quote.date,
+        subtotal: totals.subtotal,
+        tax_rate: totals.tax_rate,
+        tax: totals.tax,
+        reverse_charge: totals.reverse_charge,
+        credit_applied: totals.credit_applied,
+        credit_created: totals.credit_created,
+        total_due: totals.total_due,
+        po_number,
+        reason,
+        placed_by_sub: caller.principal.sub.clone(),
+        placed_by_role: caller.principal.role.as_str().to_owned(),
+        idempotency_key: key.to_owned(),
+        charge_id: None,
+        created_at: Utc::now(),
+        completed_at: None,
+    };
+    let order: Order = diesel::insert_into(orders::table)
+        .values(&order)
+        .returning(Order::as_returning())
+        .get_result(conn)
+        .await
+        .map_err(|e| match crate::error::violated_constraint(&e) {
+            Some("one_order_per_cart") => {
+                ApiError::new(ErrorCode::Conflict, "This cart has been ordered already.")
+            }
+            _ => ApiError::from(e),
+        })?;
+    let mut line_position = 0;
+    for (position, ((target, quoted), view)) in priced
+        .targets
+        .iter()
+        .zip(&priced.quote.items)
+        .zip(&priced.view.items)
+        .enumerate()
+    {
+        // A subscribe item without an earlier trial creates the subscription with this id.
+        let subscription_id = match target.subscription_id {
+            Some(id) => id,
+            None => subscription_for_product(conn, account.id, target.product_id, false)
+                .await?
+                .map_or_else(Uuid::now_v7, |s| s.id),
+        };
+        let item = OrderItem {
+            id: Uuid::now_v7(),
+            order_id: order.id,
+            account_id: account.id,
+            position: i32::try_from(position).unwrap_or(i32::MAX),
+            kind: view.kind.clone(),
+            product_id: target.product_id,
+            subscription_id,
+            plan_id: target.plan_id,
+            billing_frequency: target.frequency.as_str().to_owned(),
+            quantity: target.quantity,
+            period_start: quoted.period.start,
+            period_end: quoted.period.end,
+            unit_price: quoted.unit_price,
+            plan_price: quoted.plan_price,
+            proration_credit: quoted.proration_credit,
+        };
+        diesel::insert_into(order_items::table)
+            .values(&item)
+            .execute(conn)
+            .await?;
+        for line in &quoted.lines {
+            diesel::insert_into(order_lines::table)
+                .values(OrderLine {
+                    id: Uuid::now_v7(),
+                    order_id: order.id,
+                    account_id: account.id,
+                    order_item_id: item.id,
+                    position: line_position,
+                    description: line.description.clone(),
+                    amount: line.amount,
+                })
+                .execute(conn)
+                .await?;
+            line_position += 1;
+        }
+    }
+    if totals.credit_applied > Decimal::ZERO {
+        // Reserved now; given back if the order does not complete.
+        diesel::update(accounts::table.find(account.id))
+            .set(accounts::credit_balance.eq(accounts::credit_balance - totals.credit_applied))
+            .execute(conn)
+            .await?;
+    }
+    Ok(order)
+}
+
+enum Settled {
+    Done(serde_json::Value),
+    Refused(ApiError),
+}
+
+async fn charge_and_finalise(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    account_id: Uuid,
+    order_id: Uuid,
+) -> ApiResult<serde_json::Value> {
+    let order: Order = orders::table
+        .find(order_id)
+        .select(Order::as_select())
+        .first(conn)
+        .await?;
+    if order.status == "completed" {
+        return stored_response(conn, &order).await;
+    }
+    let card: Option<String> = accounts::table
+        .find(account_id)
+        .select(accounts::payment_method_ref)
+        .first(conn)
+        .await?;
+    let card = card.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::PaymentMethodRequired,
+            "Attach a card before placing the order.",
+        )
+    })?;
+    let currency: Currency = order
+        .currency
+        .parse()
+        .map_err(|e| internal_error("stored order currency", &e))?;
+    let charge = state
+        .gateway
+        .charge(&card, order.total_due, currency, &order.id.to_string())
+        .await;
+
+    let settled = conn
+        .transaction(async |conn| {
+            account_in_reach_for_update(conn, caller, account_id).await?;
+            let order: Order = orders::table
+                .find(order_id)
+                .select(Order::as_select())
+                .for_update()
+                .first(conn)
+                .await?;
+            if order.status == "completed" {
+                return stored_response(conn, &order).await.map(Settled::Done);
+            }
+            match charge {
+                Err(ChargeError::Declined { reason }) => {
+                    abandon(conn, caller, &order, "order.payment_declined", &reason).await?;
+                    Ok(Settled::Refused(
+                        ApiError::new(
+                            ErrorCode::CardDeclined,
+                            "The card was declined; nothing was charged or changed.",
+                        )
+                        .with_extension("decline_code", serde_json::json!(reason)),
+                    ))
+                }
+                Err(ChargeError::Unavailable(why)) => {
+                    tracing::warn!(order = %order.id, error = %why, "payment gateway unavailable");
+                    // Nothing is in flight any more: the same key may resume at once.
+                    diesel::update(
+                        idempotency_keys::table.find((order.account_id, &order.idempotency_key)),
+                    )
+                    .set(idempotency_keys::locked_until.eq(None::<DateTime<Utc>>))
+                    .execute(conn)
+                    .await?;
+                    Ok(Settled::Refused(ApiError::new(
+                        ErrorCode::ServiceUnavailable,
+                        "The payment service did not answer; retry with the same Idempotency-Key.",
+                    )))
+                }
+                Ok(charge) => {
+                    match finalise(state, conn, caller, order.clone(), Some(&charge.charge_id))
+                        .await
+                    {
+                        Ok(body) => Ok(Settled::Done(body)),
+                        Err(broken) if broken.code.status().is_client_error() => {
+                            // A rule broke while the card was charged (licences assigned meanwhile):
+                            // give the money back and leave everything as it was.
+                            state
+                                .gateway
+                                .refund(&charge.charge_id)
+                                .await
+                                .map_err(|e| internal_error("refund", &e))?;
+                            abandon(conn, caller, &order, "order.voided", broken.code.as_str())
+                                .await?;
+                            Ok(Settled::Refused(broken))
+                        }
+                        Err(other) => Err(other),
+                    }
+                }
+            }
+        })
+        .await?;
+    match settled {
+        Settled::Done(body) => Ok(body),
+        Settled::Refused(error) => Err(error),
+    }
+}
+
+async fn stored_response(
+    conn: &mut AsyncPgConnection,
+    order: &Order,
+) -> ApiResult<serde_json::Value> {
+    let body: Option<serde_json::Value> = idempotency_keys::table
+        .find((order.account_id, &order.idempotency_key))
+        .select(idempotency_keys::response_body)
+        .first(conn)
+        .await?;
+    body.ok_or_else(|| internal_error("completed order without stored response", &order.id))
+}
+
+/// Removes a pending order that will not complete: its credit reservation, its cart and its
+/// key go back to where they were; an audit event says why.
+async fn abandon(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    order: &Order,
+    action: &str,
+    why: &str,
+) -> ApiResult<()> {
+    if order.credit_applied > Decimal::ZERO {
+        diesel::update(accounts::table.find(order.account_id))
+            .set(accounts::credit_balance.eq(accounts::credit_balance + order.credit_applied))
+            .execute(conn)
+            .await?;
+    }
+    diesel::delete(idempotency_keys::table.find((order.account_id, &order.idempotency_key)))
+        .execute(conn)
+        .await?;
+    diesel::delete(orders::table.find(order.id))
+        .execute(conn)
+        .await?;
+    diesel::update(carts::table.find(order.cart_id))
+        .set((
+            carts::status.eq("open"),
+            carts::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    audit::record(
+        conn,
+        caller,
+        Event {
+            account_id: Some(order.account_id),
+            action,
+            subject_type: "order",
+            subject_id: Some(order.id),
+            before: snapshot(order),
+            after: Some(serde_json::json!({"why": why})),
+            reason: None,
+        },
+    )
+    .await
+}
+
+/// Applies a recorded order: every rule re-checked against the locked subscriptions, the
+/// changes made, the invoice issued, the order completed and its response stored.
+async fn finalise(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    order: Order,
+    charge_id: Option<&str>,
+) -> ApiResult<serde_json::Value> {
+    let account: Account = accounts::table
+        .find(order.account_id)
+        .select(Account::as_select())
+        .first(conn)
+        .await?;
+    let items: Vec<OrderItem> = order_items::table
+        .filter(order_items::order_id.eq(order.id))
+        .select(OrderItem::as_select())
+        .order(order_items::position)
+        .load(conn)
+        .await?;
+    let catalog = state.catalog.get();
+    let actor = rules::actor(&caller.principal, &account)?;
+    let currency = rules::currency(&account)?;
+    for item in &items {
+        let current = subscription_for_product(conn, account.id, item.product_id, true).await?;
+        let target = ItemTarget {
+            item_id: item.id,
+            subscribe: item.kind == "subscribe",
+            product_id: item.product_id,
+            subscription_id: (item.kind == "change").then_some(item.subscription_id),
+            plan_id: item.plan_id,
+            frequency: rules::frequency(&item.billing_frequency)?,
+            quantity: item.quantity,
+        };
+        // The quote date is the day the rules and prices were agreed on.
+        rules::check_and_price(
+            &catalog,
+            actor,
+            currency,
+            order.quote_date,
+            &target,
+            current.as_ref(),
+        )?;
+        apply_item(conn, caller, &order, item, current).await?;
+    }
+    if order.credit_created > Decimal::ZERO {
+        diesel::update(accounts::table.find(account.id))
+            .set(accounts::credit_balance.eq(accounts::credit_balance + order.credit_created))
+            .execute(conn)
+            .await?;
+    }
+    let invoice = issue_invoice(conn, &account, &order, state.clock.today()).await?;
+    let completed: Order = diesel::update(orders::table.find(order.id))
+        .set((
+            orders::status.eq("completed"),
+            orders::completed_at.eq(Some(Utc::now())),
+            orders::charge_id.eq(charge_id),
+        ))
+        .returning(Order::as_returning())
+        .get_result(conn)
+        .await?;
+    diesel::update(carts::table.find(order.cart_id))
+        .set((
+            carts::status.eq("checked_out"),
+            carts::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    let view = order_view(state, conn, completed.clone()).await?;
+    let body = serde_json::to_value(&view).map_err(|e| internal_error("order view", &e))?;
+    diesel::update(idempotency_keys::table.find((order.account_id, &order.idempotency_key)))
+        .set((
+            idempotency_keys::response_status.eq(Some(201)),
+            idempotency_keys::response_body.eq(Some(&body)),
+            idempotency_keys::completed_at.eq(Some(Utc::now())),
+            idempotency_keys::locked_until.eq(None::<DateTime<Utc>>),
+        ))
+        .execute(conn)
+        .await?;
+    audit::record(
+        conn,
+        caller,
+        Event {
+            account_id: Some(order.account_id),
+            action: "order.placed",
+            subject_type: "order",
+            subject_id: Some(order.id),
+            before: None,
+            after: Some(serde_json::json!({
+                "number": completed.number,
+                "total_due": completed.total_due,
+                "settlement": completed.settlement,
+                "invoice": invoice.number,
+                "po_number": completed.po_number,
+            })),
+            reason: completed.reason.as_deref(),
+        },
+    )
+    .await?;
+    Ok(body)
+}
+
+async fn apply_item(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    order: &Order,
+    item: &OrderItem,
+    current: Option<Subscription>,
+) -> ApiResult<()> {
+    let after: Subscription = match &current {
+        Some(existing) => {
+            diesel::update(subscriptions::table.find(existing.id))
+                .set((
+                    subscriptions::plan_id.eq(item.plan_id),
+                    subscriptions::billing_frequency.eq(&item.billing_frequency),
+                    subscriptions::quantity.eq(item.quantity),
+                    subscriptions::status.eq("active"),
+                    subscriptions::current_period_start.eq(Some(item.period_start)),
+                    subscriptions::current_period_end.eq(Some(item.period_end)),
+                    subscriptions::period_amount.eq(Some(item.plan_price)),
+                    subscriptions::version.eq(subscriptions::version + 1),
+                    subscriptions::updated_at.eq(diesel::dsl::now),
+                ))
+                .returning(Subscription::as_returning())
+                .get_result(conn)
+                .await?
+        }
+        None => {
+            diesel::insert_into(subscriptions::table)
+                .values((
+                    subscriptions::id.eq(item.subscription_id),
+                    subscriptions::account_id.eq(order.account_id),
+                    subscriptions::product_id.eq(item.product_id),
+                    subscriptions::plan_id.eq(item.plan_id),
+                    subscriptions::billing_frequency.eq(&item.billing_frequency),
+                    subscriptions::quantity.eq(item.quantity),
+                    subscriptions::status.eq("active"),
+                    subscriptions::current_period_start.eq(Some(item.period_start)),
+                    subscriptions::current_period_end.eq(Some(item.period_end)),
+                    subscriptions::period_amount.eq(Some(item.plan_price)),
+                    subscriptions::currency.eq(&order.currency),
+                ))
+                .returning(Subscription::as_returning())
+                .get_result(conn)
+                .await?
+        }
+    };
+    audit::record(
+        conn,
+        caller,
+        Event {
+            account_id: Some(order.account_id),
+            action: if current.as_ref().is_some_and(|s| s.status == "active") {
+                "subscription.changed"
+            } else {
+                "subscription.subscribed"
+            },
+            subject_type: "subscription",
+            subject_id: Some(after.id),
+            before: current.as_ref().and_then(snapshot),
+            after: snapshot(&after),
+            reason: order.reason.as_deref(),
+        },
+    )
+    .await
+}
+
+async fn issue_invoice(
+    conn: &mut AsyncPgConnection,
+    account: &Account,
+    order: &Order,
+    today: NaiveDate,
+) -> ApiResult<Invoice> {
+    let on_terms = order.settlement == "invoice" && order.total_due > Decimal::ZERO;
+    let due_on = if on_terms {
+        today + Duration::days(i64::from(account.payment_terms_days))
+    } else {
+        today
+    };
+    let invoice = Invoice {
+        id: Uuid::now_v7(),
+        account_id: account.id,
+        order_id: order.id,
+        number: next_number(conn, "invoice", "INV").await?,
+        status: if on_terms { "open" } else { "paid" }.to_owned(),
+        currency: order.currency.clone(),
+        subtotal: order.subtotal,
+        tax_rate: order.tax_rate,
+        tax: order.tax,
+        reverse_charge: order.reverse_charge,
+        credit_applied: order.credit_applied,
+        credit_created: order.credit_created,
+        total_due: order.total_due,
+        amount_paid: if on_terms {
+            Decimal::ZERO
+        } else {
+            order.total_due
+        },
+        issued_on: today,
+        due_on,
+        po_number: order.po_number.clone(),
+        paid_at: (!on_terms).then(Utc::now),
+        created_at: Utc::now(),
+    };
+    diesel::insert_into(invoices::table)
+        .values(&invoice)
+        .execute(conn)
+        .await?;
+    Ok(invoice)
+}
+
+/// Finishes (or gives back) every pending order whose request is gone: run at start-up.
+/// Each is settled as its own placer, as if that request had been retried.
+pub async fn recover_pending_orders(state: &AppState) -> ApiResult<usize> {
+    let mut conn = state.pool.get().await?;
+    let now = state.clock.now();
+    let pending: Vec<(Uuid, Uuid, String, String)> = orders::table
+        .inner_join(
+            idempotency_keys::table.on(idempotency_keys::account_id
+                .eq(orders::account_id)
+                .and(idempotency_keys::key.eq(orders::idempotency_key))),
+        )
+        .filter(orders::status.eq("pending"))
+        .filter(
+            idempotency_keys::locked_until
+                .is_null()
+                .or(idempotency_keys::locked_until.le(now)),
+        )
+        .select((
+            orders::id,
+            orders::account_id,
+            orders::placed_by_sub,
+            orders::placed_by_role,
+        ))
+        .load(&mut conn)
+        .await?;
+    let mut settled = 0;
+    for (order_id, account_id, sub, role) in pending {
+        let role: Role = role
+            .parse()
+            .map_err(|e: String| internal_error("stored role", &e))?;
+        let caller = Caller {
+            principal: Principal {
+                sub,
+                role,
+                account_id: role.is_contact().then_some(account_id),
+            },
+            request_id: format!("recovery-{}", Uuid::new_v4()),
+        };
+        match charge_and_finalise(state, &mut conn, &caller, account_id, order_id).await {
+            Ok(_) => settled += 1,
+            Err(error) => {
+                tracing::warn!(order = %order_id, error = %error, "pending order not completed")
+            }
+        }
+    }
+    Ok(settled)
+}

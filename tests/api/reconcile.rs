@@ -1,0 +1,68 @@
+//! Reconciliation: invariants that must hold in the database after any sequence of requests.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use crate::helpers::TestApp;
+
+#[derive(QueryableByName, Debug)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+const CHECKS: [(&str, &str); 7] = [
+    (
+        "a cart with two orders",
+        "SELECT count(*) AS n FROM (SELECT cart_id FROM orders GROUP BY cart_id HAVING count(*) > 1) t",
+    ),
+    (
+        "a completed order without its invoice",
+        "SELECT count(*) AS n FROM orders o WHERE o.status = 'completed' AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = o.id)",
+    ),
+    (
+        "an order without lines",
+        "SELECT count(*) AS n FROM orders o WHERE NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id)",
+    ),
+    (
+        "an order whose subtotal differs from its lines",
+        "SELECT count(*) AS n FROM orders o WHERE o.subtotal <> (SELECT coalesce(sum(amount), 0) FROM order_lines l WHERE l.order_id = o.id)",
+    ),
+    (
+        "an invoice whose total differs from its lines",
+        "SELECT count(*) AS n FROM invoices i WHERE i.subtotal <> (SELECT coalesce(sum(amount), 0) FROM order_lines l WHERE l.order_id = i.order_id) OR i.total_due <> GREATEST(i.subtotal + i.tax, 0) - i.credit_applied",
+    ),
+    (
+        "a card order completed without a charge",
+        "SELECT count(*) AS n FROM orders WHERE status = 'completed' AND settlement = 'card' AND charge_id IS NULL",
+    ),
+    (
+        "a pending order left behind",
+        "SELECT count(*) AS n FROM orders WHERE status = 'pending'",
+    ),
+];
+
+/// Fails the test if any invariant is broken, and checks that the gateway charged exactly
+/// once per completed card order.
+pub async fn assert_reconciled(app: &TestApp) {
+    let mut conn = app.state.pool.get().await.expect("connection");
+    for (what, sql) in CHECKS {
+        let found: Count = diesel::sql_query(sql)
+            .get_result(&mut conn)
+            .await
+            .expect(sql);
+        assert_eq!(found.n, 0, "reconciliation found {what}");
+    }
+    let card_orders: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM orders WHERE status = 'completed' AND settlement = 'card'",
+    )
+    .get_result(&mut conn)
+    .await
+    .expect("count card orders");
+    let refunds = app.gateway.refunds().len();
+    assert_eq!(
+        app.gateway.successful_charges() - refunds,
+        usize::try_from(card_orders.n).expect("count"),
+        "every kept charge has its order, and every card order its charge"
+    );
+}
