@@ -6,8 +6,8 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::schema::{
-    accounts, audit_events, cart_items, carts, idempotency_keys, invoices, order_items,
-    order_lines, orders, plans, prices, products, subscriptions, users,
+    accounts, audit_events, cart_items, carts, idempotency_keys, invoices, license_assignments,
+    order_items, order_lines, orders, plans, prices, products, subscriptions, users,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -309,4 +309,13 @@ pub struct IdempotencyKey {
     pub response_body: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
+#[diesel(table_name = license_assignments, check_for_backend(diesel::pg::Pg))]
+pub struct LicenseAssignment {
+    pub subscription_id: Uuid,
+    pub account_id: Uuid,
+    pub user_id: Uuid,
+    pub created_at: DateTime<Utc>,
 }

@@ -119,6 +119,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    license_assignments (subscription_id, user_id) {
+        subscription_id -> Uuid,
+        account_id -> Uuid,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     order_items (id) {
         id -> Uuid,
         order_id -> Uuid,
@@ -263,6 +272,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     document_counters,
     idempotency_keys,
     invoices,
+    license_assignments,
     order_items,
     order_lines,
     orders,

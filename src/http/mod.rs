@@ -2,6 +2,7 @@
 //! One module per resource; each handler carries its `#[utoipa::path]`.
 
 pub mod accounts;
+pub mod assignments;
 pub mod caller;
 pub mod cart;
 pub mod catalog;
@@ -35,6 +36,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(subscriptions::list_subscriptions)
                 .service(subscriptions::import_subscription)
                 .service(subscriptions::get_subscription)
+                .service(assignments::list_assignments)
+                .service(assignments::bulk_assignments)
+                .service(assignments::put_assignment)
+                .service(assignments::delete_assignment)
                 .service(users::list_users)
                 .service(users::create_user)
                 .service(users::delete_user)

@@ -8,6 +8,7 @@ pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod events;
+pub mod licenses;
 pub mod orders;
 pub mod quote;
 pub mod rules;

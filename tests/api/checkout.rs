@@ -1,7 +1,6 @@
 //! Changing a subscription end to end: cart, checkout summary, order — with the amounts
 //! worked out by hand in each test.
 
-use diesel_async::SimpleAsyncConnection;
 use futures_util::future::join_all;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -294,42 +293,101 @@ async fn corporate_contacts_are_told_to_ask_their_representative() {
     );
 }
 
+async fn assign_users(app: &TestApp, account: Uuid, subscription: Uuid, count: usize) {
+    for i in 0..count {
+        let user = app
+            .post(
+                &format!("/v1/accounts/{account}/users"),
+                &app.admin(),
+                json!({"name": "U", "email": format!("u{i}@acme.example")}),
+            )
+            .await
+            .body["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        app.put(
+            &format!("/v1/accounts/{account}/subscriptions/{subscription}/assignments/{user}"),
+            &app.admin(),
+            json!(null),
+        )
+        .await
+        .assert_status(201);
+    }
+}
+
 #[actix_web::test]
 async fn licences_cannot_go_below_the_assigned_count() {
     let app = TestApp::spawn().await;
     let (account, subscription) = walkthrough_account(&app).await;
-    let mut conn = app.state.pool.get().await.expect("connection");
-    conn.batch_execute(&format!(
-        "UPDATE subscriptions SET licenses_assigned = 4 WHERE id = '{subscription}'"
-    ))
-    .await
-    .expect("assign");
+    let contact = app.contact(account);
+    assign_users(&app, account, subscription, 4).await;
     let refused = app
         .add_item(
             account,
-            &app.contact(account),
+            &contact,
             json!({"type": "change", "subscription_id": subscription, "quantity": 2}),
         )
         .await;
     refused.assert_problem(409, "licenses-in-use");
     assert_eq!(refused.body["licenses_to_unassign"], json!(2));
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unassign 2")
+    );
     app.add_item(
         account,
-        &app.contact(account),
+        &contact,
         json!({"type": "change", "subscription_id": subscription, "quantity": 4}),
     )
     .await
     .assert_status(200);
-    // Checked again at checkout: one more licence assigned since the item was added.
-    conn.batch_execute(&format!(
-        "UPDATE subscriptions SET licenses_assigned = 5 WHERE id = '{subscription}'"
-    ))
+    // Checked again at checkout: a fifth licence was assigned since the item was added.
+    let user = app
+        .post(
+            &format!("/v1/accounts/{account}/users"),
+            &contact,
+            json!({"name": "Late", "email": "late@acme.example"}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    app.put(
+        &format!("/v1/accounts/{account}/subscriptions/{subscription}/assignments/{user}"),
+        &contact,
+        json!(null),
+    )
     .await
-    .expect("assign");
-    app.checkout(account, &app.contact(account), Some("k"), None, json!({}))
+    .assert_status(201);
+    app.checkout(account, &contact, Some("k"), None, json!({}))
         .await
         .assert_problem(409, "licenses-in-use");
     assert_eq!(app.gateway.successful_charges(), 0);
+    // The order that reports the next step: licences bought but not yet assigned.
+    app.add_item(
+        account,
+        &contact,
+        json!({"type": "change", "subscription_id": subscription, "quantity": 9}),
+    )
+    .await
+    .assert_status(200);
+    let order = app
+        .checkout(account, &contact, Some("k2"), None, json!({}))
+        .await;
+    order.assert_status(201);
+    assert_eq!(
+        order.body["subscriptions"][0]["licenses_assigned"],
+        json!(5)
+    );
+    assert_eq!(
+        order.body["subscriptions"][0]["licenses_unassigned"],
+        json!(4)
+    );
+    crate::licenses::assert_licences_reconciled(&app).await;
 }
 
 #[actix_web::test]

@@ -13,6 +13,7 @@ mod catalog;
 mod checkout;
 mod constraints;
 mod errors;
+mod licenses;
 mod matrix;
 mod openapi;
 mod ops;

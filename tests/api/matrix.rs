@@ -373,3 +373,188 @@ async fn tenant_routes_follow_the_role_rules() {
         }
     }
 }
+
+/// Puts a one-item cart on the account (as admin) and returns the item id.
+async fn cart_with_item(app: &TestApp, account: Uuid, subscription: Uuid) -> String {
+    let current = app
+        .get(
+            &format!("/v1/accounts/{account}/subscriptions/{subscription}"),
+            &app.admin(),
+        )
+        .await;
+    let quantity = current.body["quantity"].as_i64().expect("quantity") + 1;
+    let cart = app
+        .add_item(
+            account,
+            &app.admin(),
+            json!({"type": "change", "subscription_id": subscription, "quantity": quantity}),
+        )
+        .await;
+    cart.assert_status(200);
+    cart.body["items"][0]["id"]
+        .as_str()
+        .expect("item")
+        .to_owned()
+}
+
+#[actix_web::test]
+async fn commerce_routes_follow_the_reach_and_role_rules() {
+    let f = fixture().await;
+    f.app.attach_card(f.accounts[0], "tok_visa").await;
+    // One placed order (and invoice) per account to read back.
+    let mut placed = Vec::new();
+    for (i, account) in f.accounts.iter().enumerate() {
+        cart_with_item(&f.app, *account, f.subscriptions[i]).await;
+        let order = f
+            .app
+            .checkout(
+                *account,
+                &f.app.admin(),
+                Some("setup"),
+                None,
+                json!({"reason": "setup"}),
+            )
+            .await;
+        order.assert_status(201);
+        placed.push((
+            order.body["id"].as_str().expect("id").to_owned(),
+            order.body["invoice_id"].as_str().expect("id").to_owned(),
+        ));
+    }
+
+    for caller in &f.callers {
+        for (i, account) in f.accounts.iter().enumerate() {
+            let reach = caller.reach[i];
+            let sub = f.subscriptions[i];
+            let what = |route: &str| format!("{} {route} on account {i}", caller.name);
+            let base = format!("/v1/accounts/{account}");
+
+            let item = cart_with_item(&f.app, *account, sub).await;
+            assert_reach(
+                &f.app.get(&format!("{base}/cart"), &caller.token).await,
+                reach,
+                200,
+                &what("GET cart"),
+            );
+            assert_reach(
+                &f.app
+                    .get(&format!("{base}/cart/quote"), &caller.token)
+                    .await,
+                reach,
+                200,
+                &what("GET quote"),
+            );
+            let response = f
+                .app
+                .patch(
+                    &format!("{base}/cart/items/{item}"),
+                    &caller.token,
+                    json!({"billing_frequency": "annual"}),
+                )
+                .await;
+            assert_reach(&response, reach, 200, &what("PATCH cart item"));
+            let response = f
+                .app
+                .delete(&format!("{base}/cart/items/{item}"), &caller.token)
+                .await;
+            assert_reach(&response, reach, 204, &what("DELETE cart item"));
+            let current = f
+                .app
+                .get(&format!("{base}/subscriptions/{sub}"), &f.app.admin())
+                .await
+                .body["quantity"]
+                .as_i64()
+                .expect("q");
+            let response = f
+                .app
+                .add_item(
+                    *account,
+                    &caller.token,
+                    json!({"type": "change", "subscription_id": sub, "quantity": current + 1}),
+                )
+                .await;
+            assert_reach(&response, reach, 200, &what("POST cart item"));
+
+            // Placing the order: contacts place their own; assisting roles must give a reason.
+            cart_with_item(&f.app, *account, sub).await;
+            let key = format!("matrix-{}", Uuid::new_v4());
+            let response = f
+                .app
+                .checkout(*account, &caller.token, Some(&key), None, json!({}))
+                .await;
+            match (reach, caller.role.is_contact()) {
+                (Reach::Yes, true) => {
+                    response.assert_status(201);
+                }
+                (Reach::Yes, false) => {
+                    response.assert_problem(422, "validation-failed");
+                    assert_eq!(response.body["errors"][0]["field"], json!("reason"));
+                }
+                _ => assert_reach(&response, reach, 0, &what("POST checkout")),
+            }
+
+            let (order, invoice) = &placed[i];
+            for path in [
+                format!("{base}/orders"),
+                format!("{base}/orders/{order}"),
+                format!("{base}/invoices"),
+                format!("{base}/invoices/{invoice}"),
+                format!("{base}/subscriptions/{sub}/assignments"),
+            ] {
+                assert_reach(
+                    &f.app.get(&path, &caller.token).await,
+                    reach,
+                    200,
+                    &what(&format!("GET {path}")),
+                );
+            }
+            // Another account's order is never found here.
+            let (foreign_order, _) = &placed[1 - i];
+            let response = f
+                .app
+                .get(&format!("{base}/orders/{foreign_order}"), &caller.token)
+                .await;
+            assert_reach(
+                &response,
+                if reach == Reach::Yes {
+                    Reach::No
+                } else {
+                    reach
+                },
+                404,
+                &what("foreign order"),
+            );
+
+            let user = new_user(&f.app, *account).await;
+            let path = format!("{base}/subscriptions/{sub}/assignments/{user}");
+            assert_reach(
+                &f.app.put(&path, &caller.token, json!(null)).await,
+                reach,
+                201,
+                &what("PUT assignment"),
+            );
+            f.app
+                .put(&path, &f.app.admin(), json!(null))
+                .await
+                .assert_status(if reach == Reach::Yes { 200 } else { 201 });
+            assert_reach(
+                &f.app.delete(&path, &caller.token).await,
+                reach,
+                204,
+                &what("DELETE assignment"),
+            );
+            let response = f
+                .app
+                .post(
+                    &format!("{base}/subscriptions/{sub}/assignments/bulk"),
+                    &caller.token,
+                    json!({"operations": [{"user_id": user, "action": "assign"}]}),
+                )
+                .await;
+            assert_reach(&response, reach, 200, &what("POST assignments/bulk"));
+            // Give the licence back so the next caller finds one free.
+            f.app.delete(&path, &f.app.admin()).await.assert_status(204);
+        }
+    }
+    crate::reconcile::assert_reconciled(&f.app).await;
+}

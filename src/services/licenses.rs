@@ -1,0 +1,458 @@
+//! Licence assignment (SPEC §7): enabling a product for a user holds one of the
+//! subscription's licences. The subscription row is locked for every change, and the
+//! database keeps `licenses_assigned` equal to the assignment rows (trigger) and never above
+//! the quantity (CHECK), so the cap holds under any concurrency.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::db::models::{LicenseAssignment, Subscription, User};
+use crate::db::schema::{license_assignments, subscriptions, users};
+use crate::domain::subscription::{SubscriptionStatus, effective_status};
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, violated_constraint};
+use crate::http::pagination::{ListParams, unknown_cursor};
+use crate::services::Caller;
+use crate::services::access::account_in_reach;
+use crate::services::audit::{self, Event};
+
+/// A user who holds a licence of the subscription.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AssignmentView {
+    pub subscription_id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub assigned_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkAction {
+    Assign,
+    Unassign,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkOperation {
+    pub user_id: Uuid,
+    pub action: BulkAction,
+}
+
+/// Body of `POST …/assignments/bulk`: applied all together or not at all.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkInput {
+    #[schema(min_items = 1, max_items = 1000)]
+    pub operations: Vec<BulkOperation>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkOutcome {
+    Assigned,
+    AlreadyAssigned,
+    Unassigned,
+    NotAssigned,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BulkResult {
+    pub user_id: Uuid,
+    pub action: BulkAction,
+    pub outcome: BulkOutcome,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BulkResponse {
+    pub subscription_id: Uuid,
+    pub quantity: i32,
+    pub licenses_assigned: i32,
+    pub licenses_available: i32,
+    pub results: Vec<BulkResult>,
+}
+
+/// Locks the subscription of an account in reach.
+async fn lock_subscription(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    account_id: Uuid,
+    subscription_id: Uuid,
+) -> ApiResult<Subscription> {
+    account_in_reach(conn, caller, account_id).await?;
+    subscriptions::table
+        .filter(subscriptions::account_id.eq(account_id))
+        .filter(subscriptions::id.eq(subscription_id))
+        .select(Subscription::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// Only active subscriptions, and trials while they run, take new assignments.
+fn ensure_assignable(state: &AppState, subscription: &Subscription) -> ApiResult<()> {
+    match effective_status(
+        &subscription.status,
+        subscription.trial_ends_on,
+        state.clock.today(),
+    ) {
+        SubscriptionStatus::Active | SubscriptionStatus::Trialing => Ok(()),
+        SubscriptionStatus::TrialExpired => Err(ApiError::new(
+            ErrorCode::TrialExpired,
+            "The trial has ended: subscribe to the product before assigning licences.",
+        )
+        .with_extension("actions", serde_json::json!(["subscribe"]))),
+        SubscriptionStatus::Canceled => Err(ApiError::new(
+            ErrorCode::Conflict,
+            "The subscription has ended; its licences cannot be assigned.",
+        )),
+    }
+}
+
+fn no_licenses(subscription: &Subscription, available: i32) -> ApiError {
+    ApiError::new(
+        ErrorCode::NoLicensesAvailable,
+        format!(
+            "All {} licences are assigned ({available} free); unassign a user or buy more licences.",
+            subscription.quantity
+        ),
+    )
+    .with_extension("licenses_available", serde_json::json!(available))
+    .with_extension("quantity", serde_json::json!(subscription.quantity))
+}
+
+async fn user_of_account(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    user_id: Uuid,
+) -> ApiResult<User> {
+    users::table
+        .filter(users::account_id.eq(account_id))
+        .filter(users::id.eq(user_id))
+        .select(User::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(ApiError::not_found)
+}
+
+fn view(assignment: &LicenseAssignment, user: &User) -> AssignmentView {
+    AssignmentView {
+        subscription_id: assignment.subscription_id,
+        user_id: user.id,
+        name: user.name.clone(),
+        email: user.email.clone(),
+        assigned_at: assignment.created_at,
+    }
+}
+
+/// Enables the product for one user. Returns `true` when the assignment is new.
+pub async fn assign(
+    state: &AppState,
+    caller: &Caller,
+    account_id: Uuid,
+    subscription_id: Uuid,
+    user_id: Uuid,
+) -> ApiResult<(bool, AssignmentView)> {
+    let mut conn = state.pool.get().await?;
+    conn.transaction(async |conn| {
+        let subscription = lock_subscription(conn, caller, account_id, subscription_id).await?;
+        let user = user_of_account(conn, account_id, user_id).await?;
+        let existing: Option<LicenseAssignment> = license_assignments::table
+            .find((subscription_id, user_id))
+            .select(LicenseAssignment::as_select())
+            .first(conn)
+            .await
+            .optional()?;
+        if let Some(existing) = existing {
+            return Ok((false, view(&existing, &user)));
+        }
+        ensure_assignable(state, &subscription)?;
+        if subscription.licenses_assigned >= subscription.quantity {
+            return Err(no_licenses(&subscription, 0));
+        }
+        let assignment: LicenseAssignment = diesel::insert_into(license_assignments::table)
+            .values(LicenseAssignment {
+                subscription_id,
+                account_id,
+                user_id,
+                created_at: Utc::now(),
+            })
+            .returning(LicenseAssignment::as_returning())
+            .get_result(conn)
+            .await
+            .map_err(|e| match violated_constraint(&e) {
+                Some("licenses_within_quantity") => no_licenses(&subscription, 0),
+                _ => ApiError::from(e),
+            })?;
+        audit::record(
+            conn,
+            caller,
+            Event {
+                account_id: Some(account_id),
+                action: "license.assigned",
+                subject_type: "subscription",
+                subject_id: Some(subscription_id),
+                before: None,
+                after: Some(serde_json::json!({"user_id": user_id, "email": user.email})),
+                reason: None,
+            },
+        )
+        .await?;
+        Ok((true, view(&assignment, &user)))
+    })
+    .await
+}
+
+/// Disables the product for one user; nothing happens when the user holds no licence.
+pub async fn unassign(
+    state: &AppState,
+    caller: &Caller,
+    account_id: Uuid,
+    subscription_id: Uuid,
+    user_id: Uuid,
+) -> ApiResult<()> {
+    let mut conn = state.pool.get().await?;
+    conn.transaction(async |conn| {
+        lock_subscription(conn, caller, account_id, subscription_id).await?;
+        let user = user_of_account(conn, account_id, user_id).await?;
+        let removed = diesel::delete(license_assignments::table.find((subscription_id, user_id)))
+            .execute(conn)
+            .await?;
+        if removed > 0 {
+            audit::record(
+                conn,
+                caller,
+                Event {
+                    account_id: Some(account_id),
+                    action: "license.unassigned",
+                    subject_type: "subscription",
+                    subject_id: Some(subscription_id),
+                    before: Some(serde_json::json!({"user_id": user_id, "email": user.email})),
+                    after: None,
+                    reason: None,
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Applies assign/unassign operations for one subscription atomically.
+pub async fn bulk(
+    state: &AppState,
+    caller: &Caller,
+    account_id: Uuid,
+    subscription_id: Uuid,
+    input: BulkInput,
+) -> ApiResult<BulkResponse> {
+    if input.operations.is_empty() || input.operations.len() > 1000 {
+        return Err(ApiError::invalid_field(
+            "operations",
+            "must hold 1 to 1000 operations",
+        ));
+    }
+    let mut seen = HashSet::new();
+    let duplicates: Vec<FieldError> = input
+        .operations
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| !seen.insert(op.user_id))
+        .map(|(i, _)| FieldError {
+            field: format!("operations[{i}].user_id"),
+            message: "appears twice".into(),
+        })
+        .collect();
+    if !duplicates.is_empty() {
+        return Err(ApiError::validation(duplicates));
+    }
+    let mut conn = state.pool.get().await?;
+    conn.transaction(async |conn| {
+        let subscription = lock_subscription(conn, caller, account_id, subscription_id).await?;
+        let ids: Vec<Uuid> = input.operations.iter().map(|op| op.user_id).collect();
+        let known: HashSet<Uuid> = users::table
+            .filter(users::account_id.eq(account_id))
+            .filter(users::id.eq_any(&ids))
+            .select(users::id)
+            .load::<Uuid>(conn)
+            .await?
+            .into_iter()
+            .collect();
+        let unknown: Vec<FieldError> = input
+            .operations
+            .iter()
+            .enumerate()
+            .filter(|(_, op)| !known.contains(&op.user_id))
+            .map(|(i, _)| FieldError {
+                field: format!("operations[{i}].user_id"),
+                message: "no such user in this account".into(),
+            })
+            .collect();
+        if !unknown.is_empty() {
+            return Err(ApiError::validation(unknown));
+        }
+        let holders: HashSet<Uuid> = license_assignments::table
+            .filter(license_assignments::subscription_id.eq(subscription_id))
+            .filter(license_assignments::user_id.eq_any(&ids))
+            .select(license_assignments::user_id)
+            .load::<Uuid>(conn)
+            .await?
+            .into_iter()
+            .collect();
+        let mut results = Vec::with_capacity(input.operations.len());
+        let (mut to_assign, mut to_unassign) = (Vec::new(), Vec::new());
+        for op in &input.operations {
+            let holds = holders.contains(&op.user_id);
+            let outcome = match (op.action, holds) {
+                (BulkAction::Assign, true) => BulkOutcome::AlreadyAssigned,
+                (BulkAction::Assign, false) => {
+                    to_assign.push(op.user_id);
+                    BulkOutcome::Assigned
+                }
+                (BulkAction::Unassign, true) => {
+                    to_unassign.push(op.user_id);
+                    BulkOutcome::Unassigned
+                }
+                (BulkAction::Unassign, false) => BulkOutcome::NotAssigned,
+            };
+            results.push(BulkResult {
+                user_id: op.user_id,
+                action: op.action,
+                outcome,
+            });
+        }
+        let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+        if !to_assign.is_empty() {
+            ensure_assignable(state, &subscription)?;
+            let available =
+                subscription.quantity - subscription.licenses_assigned + count(to_unassign.len());
+            if count(to_assign.len()) > available {
+                return Err(no_licenses(&subscription, available)
+                    .with_extension("licenses_requested", serde_json::json!(to_assign.len())));
+            }
+        }
+        // Unassign first, so the licences they free can be taken by the assignments.
+        diesel::delete(
+            license_assignments::table
+                .filter(license_assignments::subscription_id.eq(subscription_id))
+                .filter(license_assignments::user_id.eq_any(&to_unassign)),
+        )
+        .execute(conn)
+        .await?;
+        let now = Utc::now();
+        let rows: Vec<LicenseAssignment> = to_assign
+            .iter()
+            .map(|user_id| LicenseAssignment {
+                subscription_id,
+                account_id,
+                user_id: *user_id,
+                created_at: now,
+            })
+            .collect();
+        diesel::insert_into(license_assignments::table)
+            .values(&rows)
+            .execute(conn)
+            .await
+            .map_err(|e| match violated_constraint(&e) {
+                Some("licenses_within_quantity") => no_licenses(&subscription, 0),
+                _ => ApiError::from(e),
+            })?;
+        let after: Subscription = subscriptions::table
+            .find(subscription_id)
+            .select(Subscription::as_select())
+            .first(conn)
+            .await?;
+        audit::record(
+            conn,
+            caller,
+            Event {
+                account_id: Some(account_id),
+                action: "license.bulk_changed",
+                subject_type: "subscription",
+                subject_id: Some(subscription_id),
+                before: Some(
+                    serde_json::json!({"licenses_assigned": subscription.licenses_assigned}),
+                ),
+                after: Some(serde_json::json!({
+                    "licenses_assigned": after.licenses_assigned,
+                    "assigned": to_assign,
+                    "unassigned": to_unassign,
+                })),
+                reason: None,
+            },
+        )
+        .await?;
+        Ok(BulkResponse {
+            subscription_id,
+            quantity: after.quantity,
+            licenses_assigned: after.licenses_assigned,
+            licenses_available: after.quantity - after.licenses_assigned,
+            results,
+        })
+    })
+    .await
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    account_id: Uuid,
+    subscription_id: Uuid,
+    params: ListParams,
+) -> ApiResult<(Vec<AssignmentView>, i64)> {
+    let limit = params.limit()?;
+    let mut conn = state.pool.get().await?;
+    account_in_reach(&mut conn, caller, account_id).await?;
+    subscriptions::table
+        .filter(subscriptions::account_id.eq(account_id))
+        .filter(subscriptions::id.eq(subscription_id))
+        .select(subscriptions::id)
+        .first::<Uuid>(&mut conn)
+        .await
+        .optional()?
+        .ok_or_else(ApiError::not_found)?;
+    let mut query = license_assignments::table
+        .inner_join(users::table.on(users::id.eq(license_assignments::user_id)))
+        .filter(license_assignments::subscription_id.eq(subscription_id))
+        .select((LicenseAssignment::as_select(), User::as_select()))
+        .into_boxed();
+    if let Some(cursor) = params.starting_after {
+        let (created_at, user_id) = license_assignments::table
+            .find((subscription_id, cursor))
+            .select((
+                license_assignments::created_at,
+                license_assignments::user_id,
+            ))
+            .first::<(DateTime<Utc>, Uuid)>(&mut conn)
+            .await
+            .optional()?
+            .ok_or_else(unknown_cursor)?;
+        query = query.filter(
+            license_assignments::created_at
+                .lt(created_at)
+                .or(license_assignments::created_at
+                    .eq(created_at)
+                    .and(license_assignments::user_id.lt(user_id))),
+        );
+    }
+    let rows: Vec<(LicenseAssignment, User)> = query
+        .order((
+            license_assignments::created_at.desc(),
+            license_assignments::user_id.desc(),
+        ))
+        .limit(limit + 1)
+        .load(&mut conn)
+        .await?;
+    Ok((rows.iter().map(|(a, u)| view(a, u)).collect(), limit))
+}
