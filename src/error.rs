@@ -41,6 +41,12 @@ pub enum ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     MethodNotAllowed,
+    PurchaseOrderExpired,
+    PurchaseOrderLimitExceeded,
+    PurchaseOrderExists,
+    QuoteExpired,
+    QuoteNotOpen,
+    QuoteStale,
     Conflict,
     ServiceUnavailable,
     Internal,
@@ -79,6 +85,12 @@ impl ErrorCode {
             PayloadTooLarge => "payload-too-large",
             UnsupportedMediaType => "unsupported-media-type",
             MethodNotAllowed => "method-not-allowed",
+            PurchaseOrderExpired => "purchase-order-expired",
+            PurchaseOrderLimitExceeded => "purchase-order-limit-exceeded",
+            PurchaseOrderExists => "purchase-order-exists",
+            QuoteExpired => "quote-expired",
+            QuoteNotOpen => "quote-not-open",
+            QuoteStale => "quote-stale",
             Conflict => "conflict",
             ServiceUnavailable => "service-unavailable",
             Internal => "internal-error",
@@ -99,10 +111,14 @@ impl ErrorCode {
             | PaymentMethodRequired
             | PaymentMethodInvalid
             | VatIdRequired
-            | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            | IdempotencyKeyReused
+            | PurchaseOrderExpired
+            | PurchaseOrderLimitExceeded => StatusCode::UNPROCESSABLE_ENTITY,
             TrialExpired | TrialActive | AlreadySubscribed | LicensesInUse
             | NoLicensesAvailable | IdempotencyKeyInUse | SubscriptionExists | DuplicateEmail
-            | Conflict => StatusCode::CONFLICT,
+            | PurchaseOrderExists | QuoteExpired | QuoteNotOpen | QuoteStale | Conflict => {
+                StatusCode::CONFLICT
+            }
             CardDeclined => StatusCode::PAYMENT_REQUIRED,
             QuoteChanged | VersionMismatch => StatusCode::PRECONDITION_FAILED,
             IdempotencyKeyRequired | MalformedRequest => StatusCode::BAD_REQUEST,
@@ -147,6 +163,12 @@ impl ErrorCode {
             PayloadTooLarge => "The request body is too large",
             UnsupportedMediaType => "Unsupported media type",
             MethodNotAllowed => "Method not allowed",
+            PurchaseOrderExpired => "The purchase order has expired",
+            PurchaseOrderLimitExceeded => "The purchase order's limit would be exceeded",
+            PurchaseOrderExists => "The purchase order exists already",
+            QuoteExpired => "The quote has expired",
+            QuoteNotOpen => "The quote is no longer open",
+            QuoteStale => "The subscriptions changed since the quote was made",
             Conflict => "Conflict",
             ServiceUnavailable => "Service unavailable",
             Internal => "Internal error",

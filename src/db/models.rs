@@ -6,8 +6,9 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::schema::{
-    accounts, audit_events, cart_items, carts, idempotency_keys, invoices, license_assignments,
-    order_items, order_lines, orders, plans, prices, products, subscriptions, users,
+    accounts, audit_events, cart_items, carts, idempotency_keys, invoice_payments, invoices,
+    license_assignments, order_items, order_lines, orders, plans, prices, products,
+    purchase_orders, quotes, subscriptions, users,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -71,6 +72,8 @@ pub struct Account {
     pub updated_at: DateTime<Utc>,
     /// Days an invoice of this account is due after it is issued (corporate accounts).
     pub payment_terms_days: i32,
+    /// Orders of this account must name a purchase order number.
+    pub po_required: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -217,7 +220,7 @@ pub struct Order {
     pub id: Uuid,
     pub account_id: Uuid,
     pub number: String,
-    pub cart_id: Uuid,
+    pub cart_id: Option<Uuid>,
     pub status: String,
     pub settlement: String,
     pub currency: String,
@@ -237,6 +240,8 @@ pub struct Order {
     pub charge_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// Set when the order comes from an accepted quote instead of a cart.
+    pub quote_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable, serde::Serialize)]
@@ -317,5 +322,52 @@ pub struct LicenseAssignment {
     pub subscription_id: Uuid,
     pub account_id: Uuid,
     pub user_id: Uuid,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
+#[diesel(table_name = purchase_orders, check_for_backend(diesel::pg::Pg))]
+pub struct PurchaseOrder {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub number: String,
+    pub amount_limit: Option<Decimal>,
+    pub expires_on: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
+#[diesel(table_name = quotes, check_for_backend(diesel::pg::Pg))]
+pub struct Quote {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub number: String,
+    pub status: String,
+    pub summary: serde_json::Value,
+    pub items: serde_json::Value,
+    pub currency: String,
+    pub total_due: Decimal,
+    pub quote_date: NaiveDate,
+    pub expires_on: NaiveDate,
+    pub note: Option<String>,
+    pub created_by: String,
+    pub decided_by: Option<String>,
+    pub decision_reason: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub order_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
+#[diesel(table_name = invoice_payments, check_for_backend(diesel::pg::Pg))]
+pub struct InvoicePayment {
+    pub id: Uuid,
+    pub invoice_id: Uuid,
+    pub account_id: Uuid,
+    pub amount: Decimal,
+    pub method: String,
+    pub reference: Option<String>,
+    pub received_on: NaiveDate,
+    pub recorded_by: String,
     pub created_at: DateTime<Utc>,
 }

@@ -26,6 +26,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         payment_terms_days -> Int4,
+        po_required -> Bool,
     }
 }
 
@@ -91,6 +92,20 @@ diesel::table! {
         response_body -> Nullable<Jsonb>,
         created_at -> Timestamptz,
         completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    invoice_payments (id) {
+        id -> Uuid,
+        invoice_id -> Uuid,
+        account_id -> Uuid,
+        amount -> Numeric,
+        method -> Text,
+        reference -> Nullable<Text>,
+        received_on -> Date,
+        recorded_by -> Text,
+        created_at -> Timestamptz,
     }
 }
 
@@ -165,7 +180,7 @@ diesel::table! {
         id -> Uuid,
         account_id -> Uuid,
         number -> Text,
-        cart_id -> Uuid,
+        cart_id -> Nullable<Uuid>,
         status -> Text,
         settlement -> Text,
         currency -> Text,
@@ -185,6 +200,7 @@ diesel::table! {
         charge_id -> Nullable<Text>,
         created_at -> Timestamptz,
         completed_at -> Nullable<Timestamptz>,
+        quote_id -> Nullable<Uuid>,
     }
 }
 
@@ -215,6 +231,39 @@ diesel::table! {
         id -> Uuid,
         code -> Text,
         name -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    purchase_orders (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        number -> Text,
+        amount_limit -> Nullable<Numeric>,
+        expires_on -> Nullable<Date>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    quotes (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        number -> Text,
+        status -> Text,
+        summary -> Jsonb,
+        items -> Jsonb,
+        currency -> Text,
+        total_due -> Numeric,
+        quote_date -> Date,
+        expires_on -> Date,
+        note -> Nullable<Text>,
+        created_by -> Text,
+        decided_by -> Nullable<Text>,
+        decision_reason -> Nullable<Text>,
+        decided_at -> Nullable<Timestamptz>,
+        order_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
     }
 }
@@ -254,12 +303,16 @@ diesel::joinable!(audit_events -> accounts (account_id));
 diesel::joinable!(cart_items -> products (product_id));
 diesel::joinable!(carts -> accounts (account_id));
 diesel::joinable!(idempotency_keys -> accounts (account_id));
+diesel::joinable!(invoice_payments -> accounts (account_id));
+diesel::joinable!(invoice_payments -> invoices (invoice_id));
 diesel::joinable!(invoices -> accounts (account_id));
 diesel::joinable!(order_items -> products (product_id));
 diesel::joinable!(order_lines -> order_items (order_item_id));
 diesel::joinable!(orders -> accounts (account_id));
 diesel::joinable!(plans -> products (product_id));
 diesel::joinable!(prices -> plans (plan_id));
+diesel::joinable!(purchase_orders -> accounts (account_id));
+diesel::joinable!(quotes -> accounts (account_id));
 diesel::joinable!(subscriptions -> accounts (account_id));
 diesel::joinable!(subscriptions -> products (product_id));
 diesel::joinable!(users -> accounts (account_id));
@@ -271,6 +324,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     carts,
     document_counters,
     idempotency_keys,
+    invoice_payments,
     invoices,
     license_assignments,
     order_items,
@@ -279,6 +333,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     plans,
     prices,
     products,
+    purchase_orders,
+    quotes,
     subscriptions,
     users,
 );

@@ -17,37 +17,34 @@
 //! A pending order left behind by a crash is finished by the next request with the same key
 //! once its lease has run out, or by `recover_pending_orders` at start-up.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{Principal, Role};
-use crate::db::models::{
-    Account, IdempotencyKey, Invoice, Order, OrderItem, OrderLine, Subscription,
-};
+use crate::db::models::{Account, Invoice, Order, OrderItem, OrderLine, Subscription};
 use crate::db::schema::{
     accounts, carts, document_counters, idempotency_keys, invoices, order_items, order_lines,
     orders, subscriptions,
 };
 use crate::domain::money::Currency;
+use crate::domain::plan_change::Actor;
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
 use crate::payments::ChargeError;
 use crate::services::Caller;
 use crate::services::access::account_in_reach_for_update;
 use crate::services::audit::{self, Event, snapshot};
 use crate::services::cart::{current_cart, items_of, subscription_for_product};
+use crate::services::idempotency::{self, KeyState};
 use crate::services::orders::order_view;
+use crate::services::purchase_orders;
 use crate::services::quote::{PricedCart, Requirement, cart_empty, price_cart};
 use crate::services::rules::{self, ItemTarget};
-
-/// How long a request may work on an idempotency key before another may take it over.
-const KEY_LEASE_SECONDS: i64 = 60;
 
 /// Body of `POST /v1/accounts/{account_id}/cart/checkout`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -75,28 +72,6 @@ enum Recorded {
     Charge(Uuid),
 }
 
-fn validate_key(key: Option<&str>) -> ApiResult<String> {
-    let key = key.map(str::trim).filter(|k| !k.is_empty()).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::IdempotencyKeyRequired,
-            "Send an `Idempotency-Key` header (e.g. a UUID) so that a retry cannot order twice.",
-        )
-    })?;
-    if key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::new(
-            ErrorCode::IdempotencyKeyRequired,
-            "The Idempotency-Key must be 1 to 255 visible ASCII characters.",
-        ));
-    }
-    Ok(key.to_owned())
-}
-
-/// The fingerprint covers the body only (SPEC §5), in a canonical form.
-fn fingerprint(input: &CheckoutInput) -> String {
-    let canonical = serde_json::to_value(input).unwrap_or_default().to_string();
-    hex::encode(Sha256::digest(canonical.as_bytes()))
-}
-
 fn clean(value: Option<&String>, field: &str, max: usize) -> ApiResult<Option<String>> {
     match value.map(|v| v.trim()) {
         None | Some("") => Ok(None),
@@ -116,8 +91,8 @@ pub async fn checkout(
     if_match: Option<&str>,
     input: CheckoutInput,
 ) -> ApiResult<CheckoutOutcome> {
-    let key = validate_key(idempotency_key)?;
-    let fingerprint = fingerprint(&input);
+    let key = idempotency::validate_key(idempotency_key)?;
+    let fingerprint = idempotency::fingerprint(&input);
     let mut conn = state.pool.get().await?;
     let recorded = conn
         .transaction(async |conn| {
@@ -173,43 +148,10 @@ async fn record(
     // The account lock serialises everything that places orders for this account.
     let account = account_in_reach_for_update(conn, caller, account_id).await?;
     let now = state.clock.now();
-    let existing: Option<IdempotencyKey> = idempotency_keys::table
-        .filter(idempotency_keys::account_id.eq(account_id))
-        .filter(idempotency_keys::key.eq(key))
-        .select(IdempotencyKey::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?;
-    if let Some(existing) = existing {
-        if existing.fingerprint != fingerprint {
-            return Err(ApiError::new(
-                ErrorCode::IdempotencyKeyReused,
-                "This Idempotency-Key was used with another request body; use a new key for a new request.",
-            ));
-        }
-        if let (Some(status), Some(body)) = (existing.response_status, existing.response_body) {
-            return Ok(Recorded::Replay(u16::try_from(status).unwrap_or(201), body));
-        }
-        if existing.locked_until.is_some_and(|until| until > now) {
-            return Err(ApiError::new(
-                ErrorCode::IdempotencyKeyInUse,
-                "A request with this Idempotency-Key is being processed; retry shortly.",
-            )
-            .with_header(
-                actix_web::http::header::RETRY_AFTER,
-                actix_web::http::header::HeaderValue::from_static("2"),
-            ));
-        }
-        // An earlier attempt stopped half-way (crash or gateway outage): take it over.
-        let order_id = existing
-            .order_id
-            .ok_or_else(|| internal_error("idempotency key without order", &key))?;
-        diesel::update(idempotency_keys::table.find((account_id, key)))
-            .set(idempotency_keys::locked_until.eq(now + Duration::seconds(KEY_LEASE_SECONDS)))
-            .execute(conn)
-            .await?;
-        return Ok(Recorded::Charge(order_id));
+    match idempotency::begin(conn, account_id, key, fingerprint, now).await? {
+        KeyState::Replay(status, body) => return Ok(Recorded::Replay(status, body)),
+        KeyState::Resume(order_id) => return Ok(Recorded::Charge(order_id)),
+        KeyState::New => {}
     }
 
     let po_number = clean(input.po_number.as_ref(), "po_number", 100)?;
@@ -265,20 +207,19 @@ async fn record(
     } else {
         "none"
     };
+    purchase_orders::check_po(
+        conn,
+        &account,
+        po_number.as_deref(),
+        priced.view.total_due,
+        priced.quote.date,
+    )
+    .await?;
     let order = insert_pending_order(
         conn, caller, &account, &priced, key, settlement, po_number, reason,
     )
     .await?;
-    diesel::insert_into(idempotency_keys::table)
-        .values((
-            idempotency_keys::account_id.eq(account_id),
-            idempotency_keys::key.eq(key),
-            idempotency_keys::fingerprint.eq(fingerprint),
-            idempotency_keys::order_id.eq(order.id),
-            idempotency_keys::locked_until.eq(now + Duration::seconds(KEY_LEASE_SECONDS)),
-        ))
-        .execute(conn)
-        .await?;
+    idempotency::claim(conn, account_id, key, fingerprint, order.id, now).await?;
     diesel::update(carts::table.find(cart.id))
         .set((
             carts::status.eq("checking_out"),
@@ -289,12 +230,13 @@ async fn record(
     if settlement == "card" {
         return Ok(Recorded::Charge(order.id));
     }
-    finalise(state, conn, caller, order, None)
+    let assisting = caller.principal.role.is_assisting();
+    finalise(state, conn, caller, order, None, assisting)
         .await
         .map(Recorded::Done)
 }
 
-async fn next_number(
+pub(crate) async fn next_number(
     conn: &mut AsyncPgConnection,
     counter: &str,
     prefix: &str,
@@ -325,7 +267,7 @@ async fn insert_pending_order(
         id: Uuid::now_v7(),
         account_id: account.id,
         number: next_number(conn, "order", "ORD").await?,
-        cart_id: priced.view.cart_id,
+        cart_id: Some(priced.view.cart_id),
         status: "pending".to_owned(),
         settlement: settlement.to_owned(),
         currency: priced.view.currency.clone(),
@@ -345,6 +287,7 @@ async fn insert_pending_order(
         charge_id: None,
         created_at: Utc::now(),
         completed_at: None,
+        quote_id: None,
     };
     let order: Order = diesel::insert_into(orders::table)
         .values(&order)
@@ -437,7 +380,7 @@ async fn charge_and_finalise(
         .first(conn)
         .await?;
     if order.status == "completed" {
-        return stored_response(conn, &order).await;
+        return idempotency::stored_response(conn, order.account_id, &order.idempotency_key).await;
     }
     let card: Option<String> = accounts::table
         .find(account_id)
@@ -469,7 +412,13 @@ async fn charge_and_finalise(
                 .first(conn)
                 .await?;
             if order.status == "completed" {
-                return stored_response(conn, &order).await.map(Settled::Done);
+                return idempotency::stored_response(
+                    conn,
+                    order.account_id,
+                    &order.idempotency_key,
+                )
+                .await
+                .map(Settled::Done);
             }
             match charge {
                 Err(ChargeError::Declined { reason }) => {
@@ -485,20 +434,22 @@ async fn charge_and_finalise(
                 Err(ChargeError::Unavailable(why)) => {
                     tracing::warn!(order = %order.id, error = %why, "payment gateway unavailable");
                     // Nothing is in flight any more: the same key may resume at once.
-                    diesel::update(
-                        idempotency_keys::table.find((order.account_id, &order.idempotency_key)),
-                    )
-                    .set(idempotency_keys::locked_until.eq(None::<DateTime<Utc>>))
-                    .execute(conn)
-                    .await?;
+                    idempotency::release(conn, order.account_id, &order.idempotency_key).await?;
                     Ok(Settled::Refused(ApiError::new(
                         ErrorCode::ServiceUnavailable,
                         "The payment service did not answer; retry with the same Idempotency-Key.",
                     )))
                 }
                 Ok(charge) => {
-                    match finalise(state, conn, caller, order.clone(), Some(&charge.charge_id))
-                        .await
+                    match finalise(
+                        state,
+                        conn,
+                        caller,
+                        order.clone(),
+                        Some(&charge.charge_id),
+                        caller.principal.role.is_assisting(),
+                    )
+                    .await
                     {
                         Ok(body) => Ok(Settled::Done(body)),
                         Err(broken) if broken.code.status().is_client_error() => {
@@ -525,18 +476,6 @@ async fn charge_and_finalise(
     }
 }
 
-async fn stored_response(
-    conn: &mut AsyncPgConnection,
-    order: &Order,
-) -> ApiResult<serde_json::Value> {
-    let body: Option<serde_json::Value> = idempotency_keys::table
-        .find((order.account_id, &order.idempotency_key))
-        .select(idempotency_keys::response_body)
-        .first(conn)
-        .await?;
-    body.ok_or_else(|| internal_error("completed order without stored response", &order.id))
-}
-
 /// Removes a pending order that will not complete: its credit reservation, its cart and its
 /// key go back to where they were; an audit event says why.
 async fn abandon(
@@ -552,19 +491,19 @@ async fn abandon(
             .execute(conn)
             .await?;
     }
-    diesel::delete(idempotency_keys::table.find((order.account_id, &order.idempotency_key)))
-        .execute(conn)
-        .await?;
+    idempotency::forget(conn, order.account_id, &order.idempotency_key).await?;
     diesel::delete(orders::table.find(order.id))
         .execute(conn)
         .await?;
-    diesel::update(carts::table.find(order.cart_id))
-        .set((
-            carts::status.eq("open"),
-            carts::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)
-        .await?;
+    if let Some(cart_id) = order.cart_id {
+        diesel::update(carts::table.find(cart_id))
+            .set((
+                carts::status.eq("open"),
+                carts::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+    }
     audit::record(
         conn,
         caller,
@@ -581,14 +520,16 @@ async fn abandon(
     .await
 }
 
-/// Applies a recorded order: every rule re-checked against the locked subscriptions, the
-/// changes made, the invoice issued, the order completed and its response stored.
-async fn finalise(
+/// Applies a recorded order: every rule re-checked against the locked subscriptions (for an
+/// actor who may downgrade when `assisting`), the changes made, the invoice issued, the order
+/// completed and its response stored.
+pub(crate) async fn finalise(
     state: &AppState,
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     order: Order,
     charge_id: Option<&str>,
+    assisting: bool,
 ) -> ApiResult<serde_json::Value> {
     let account: Account = accounts::table
         .find(order.account_id)
@@ -602,7 +543,10 @@ async fn finalise(
         .load(conn)
         .await?;
     let catalog = state.catalog.get();
-    let actor = rules::actor(&caller.principal, &account)?;
+    let actor = Actor {
+        assisting,
+        ..rules::actor(&caller.principal, &account)?
+    };
     let currency = rules::currency(&account)?;
     for item in &items {
         let current = subscription_for_product(conn, account.id, item.product_id, true).await?;
@@ -642,24 +586,18 @@ async fn finalise(
         .returning(Order::as_returning())
         .get_result(conn)
         .await?;
-    diesel::update(carts::table.find(order.cart_id))
-        .set((
-            carts::status.eq("checked_out"),
-            carts::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)
-        .await?;
+    if let Some(cart_id) = order.cart_id {
+        diesel::update(carts::table.find(cart_id))
+            .set((
+                carts::status.eq("checked_out"),
+                carts::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+    }
     let view = order_view(state, conn, completed.clone()).await?;
     let body = serde_json::to_value(&view).map_err(|e| internal_error("order view", &e))?;
-    diesel::update(idempotency_keys::table.find((order.account_id, &order.idempotency_key)))
-        .set((
-            idempotency_keys::response_status.eq(Some(201)),
-            idempotency_keys::response_body.eq(Some(&body)),
-            idempotency_keys::completed_at.eq(Some(Utc::now())),
-            idempotency_keys::locked_until.eq(None::<DateTime<Utc>>),
-        ))
-        .execute(conn)
-        .await?;
+    idempotency::complete(conn, order.account_id, &order.idempotency_key, 201, &body).await?;
     audit::record(
         conn,
         caller,

@@ -1,0 +1,241 @@
+//! Purchase orders: the customer's PO numbers, with an optional amount limit and expiry, and
+//! the rule an order's `po_number` must pass.
+
+use chrono::{NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::db::models::{Account, PurchaseOrder};
+use crate::db::schema::{orders, purchase_orders};
+use crate::domain::money::round_to_minor;
+use crate::error::{ApiError, ApiResult, ErrorCode, violated_constraint};
+use crate::http::pagination::{ListParams, unknown_cursor};
+use crate::services::Caller;
+use crate::services::access::{account_in_reach, account_in_reach_for_update};
+use crate::services::audit::{self, Event, snapshot};
+use crate::services::rules;
+
+/// Body of `POST /v1/accounts/{account_id}/purchase-orders`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePurchaseOrder {
+    #[schema(min_length = 1, max_length = 100, example = "PO-2026-0042")]
+    pub number: String,
+    /// The most that orders under this PO may add up to, in the account's currency.
+    #[schema(value_type = Option<String>, example = "50000.00")]
+    pub amount_limit: Option<Decimal>,
+    /// The last day the PO may be used.
+    pub expires_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PurchaseOrderView {
+    pub id: Uuid,
+    pub number: String,
+    #[schema(value_type = Option<String>)]
+    pub amount_limit: Option<Decimal>,
+    /// Total due of the orders placed under this PO so far.
+    #[schema(value_type = String)]
+    pub amount_used: Decimal,
+    pub expires_on: Option<NaiveDate>,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+async fn amount_used(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    number: &str,
+) -> QueryResult<Decimal> {
+    let used: Option<Decimal> = orders::table
+        .filter(orders::account_id.eq(account_id))
+        .filter(orders::po_number.eq(number))
+        .select(diesel::dsl::sum(orders::total_due))
+        .first(conn)
+        .await?;
+    Ok(used.unwrap_or(Decimal::ZERO))
+}
+
+/// The rule for an order's PO number (run with the account locked, so two orders cannot both
+/// fit under the same limit): required when the account says so; a registered PO must not be
+/// expired and its limit must cover the order; an unregistered number is kept as the
+/// customer's reference.
+pub async fn check_po(
+    conn: &mut AsyncPgConnection,
+    account: &Account,
+    po_number: Option<&str>,
+    total_due: Decimal,
+    today: NaiveDate,
+) -> ApiResult<()> {
+    let Some(number) = po_number else {
+        if account.po_required {
+            return Err(ApiError::invalid_field(
+                "po_number",
+                "this account requires a purchase order number",
+            ));
+        }
+        return Ok(());
+    };
+    let po: Option<PurchaseOrder> = purchase_orders::table
+        .filter(purchase_orders::account_id.eq(account.id))
+        .filter(purchase_orders::number.eq(number))
+        .select(PurchaseOrder::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    let Some(po) = po else { return Ok(()) };
+    if po.expires_on.is_some_and(|last| today > last) {
+        return Err(ApiError::new(
+            ErrorCode::PurchaseOrderExpired,
+            format!(
+                "Purchase order {number} expired on {}; use a current one.",
+                po.expires_on.unwrap_or(today)
+            ),
+        ));
+    }
+    if let Some(limit) = po.amount_limit {
+        let used = amount_used(conn, account.id, number).await?;
+        let remaining = limit - used;
+        if total_due > remaining {
+            let currency = rules::currency(account)?;
+            return Err(ApiError::new(
+                ErrorCode::PurchaseOrderLimitExceeded,
+                format!(
+                    "Purchase order {number} has {} {currency} left; the order is {} {currency}.",
+                    round_to_minor(remaining, currency),
+                    total_due
+                ),
+            )
+            .with_extension(
+                "amount_remaining",
+                serde_json::json!(round_to_minor(remaining, currency)),
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn view(conn: &mut AsyncPgConnection, po: PurchaseOrder) -> ApiResult<PurchaseOrderView> {
+    let used = amount_used(conn, po.account_id, &po.number).await?;
+    Ok(PurchaseOrderView {
+        id: po.id,
+        number: po.number,
+        amount_limit: po.amount_limit,
+        amount_used: used.round_dp(2),
+        expires_on: po.expires_on,
+        created_at: po.created_at,
+    })
+}
+
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    account_id: Uuid,
+    input: CreatePurchaseOrder,
+) -> ApiResult<PurchaseOrderView> {
+    let number = input.number.trim().to_owned();
+    if number.is_empty() || number.chars().count() > 100 {
+        return Err(ApiError::invalid_field(
+            "number",
+            "must be 1 to 100 characters",
+        ));
+    }
+    if let Some(limit) = input.amount_limit
+        && (limit <= Decimal::ZERO
+            || limit.scale() > 2
+            || limit >= Decimal::new(1_000_000_000_000, 0))
+    {
+        return Err(ApiError::invalid_field(
+            "amount_limit",
+            "must be a positive amount with at most 2 decimals",
+        ));
+    }
+    let mut conn = state.pool.get().await?;
+    conn.transaction(async |conn| {
+        account_in_reach_for_update(conn, caller, account_id).await?;
+        let po: PurchaseOrder = diesel::insert_into(purchase_orders::table)
+            .values(PurchaseOrder {
+                id: Uuid::now_v7(),
+                account_id,
+                number: number.clone(),
+                amount_limit: input.amount_limit,
+                expires_on: input.expires_on,
+                created_at: Utc::now(),
+            })
+            .returning(PurchaseOrder::as_returning())
+            .get_result(conn)
+            .await
+            .map_err(|e| match violated_constraint(&e) {
+                Some("purchase_orders_account_id_number_key") => ApiError::new(
+                    ErrorCode::PurchaseOrderExists,
+                    format!("Purchase order {number} is already on file."),
+                ),
+                _ => ApiError::from(e),
+            })?;
+        audit::record(
+            conn,
+            caller,
+            Event {
+                account_id: Some(account_id),
+                action: "purchase_order.created",
+                subject_type: "purchase_order",
+                subject_id: Some(po.id),
+                before: None,
+                after: snapshot(&po),
+                reason: None,
+            },
+        )
+        .await?;
+        view(conn, po).await
+    })
+    .await
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    account_id: Uuid,
+    params: ListParams,
+) -> ApiResult<(Vec<PurchaseOrderView>, i64)> {
+    let limit = params.limit()?;
+    let mut conn = state.pool.get().await?;
+    account_in_reach(&mut conn, caller, account_id).await?;
+    let mut query = purchase_orders::table
+        .filter(purchase_orders::account_id.eq(account_id))
+        .select(PurchaseOrder::as_select())
+        .into_boxed();
+    if let Some(cursor) = params.starting_after {
+        let (created_at, id) = purchase_orders::table
+            .filter(purchase_orders::account_id.eq(account_id))
+            .filter(purchase_orders::id.eq(cursor))
+            .select((purchase_orders::created_at, purchase_orders::id))
+            .first::<(chrono::DateTime<Utc>, Uuid)>(&mut conn)
+            .await
+            .optional()?
+            .ok_or_else(unknown_cursor)?;
+        query = query.filter(
+            purchase_orders::created_at
+                .lt(created_at)
+                .or(purchase_orders::created_at
+                    .eq(created_at)
+                    .and(purchase_orders::id.lt(id))),
+        );
+    }
+    let rows = query
+        .order((
+            purchase_orders::created_at.desc(),
+            purchase_orders::id.desc(),
+        ))
+        .limit(limit + 1)
+        .load(&mut conn)
+        .await?;
+    let mut views = Vec::with_capacity(rows.len());
+    for po in rows {
+        views.push(view(&mut conn, po).await?);
+    }
+    Ok((views, limit))
+}
