@@ -342,6 +342,24 @@ impl From<diesel::result::Error> for ApiError {
                 ErrorCode::Conflict,
                 "A concurrent request changed the same data; retry.",
             ),
+            // A deadlock victim was rolled back whole: retrying is safe.
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info.message().contains("deadlock detected") =>
+            {
+                tracing::warn!(error = %error, "deadlock; the transaction was rolled back");
+                ApiError::new(
+                    ErrorCode::Conflict,
+                    "A concurrent request touched the same data; retry.",
+                )
+            }
+            // A row this request refers to went away in the meantime (deleted concurrently).
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                tracing::warn!(error = %error, "foreign key violation");
+                ApiError::new(
+                    ErrorCode::Conflict,
+                    "Something this request refers to has changed; retry.",
+                )
+            }
             _ => internal_error("database error", &error),
         }
     }

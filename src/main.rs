@@ -192,6 +192,20 @@ async fn serve(settings: Settings) -> Result<(), String> {
         Ok(settled) => tracing::info!(settled, "pending orders recovered"),
         Err(e) => tracing::warn!(error = %e, "pending order recovery failed"),
     }
+    // And every 30 seconds, for orders whose client went away after a gateway outage.
+    let sweeper_state = state.clone();
+    actix_web::rt::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            if let Err(e) =
+                billing_center::services::checkout::recover_pending_orders(&sweeper_state).await
+            {
+                tracing::warn!(error = %e, "pending order sweep failed");
+            }
+        }
+    });
     let addr = settings.bind_addr;
     let server = actix_web::HttpServer::new(move || build_app(state.clone()))
         .shutdown_timeout(15)

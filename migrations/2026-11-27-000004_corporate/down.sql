@@ -2,6 +2,7 @@ ALTER TABLE invoices DROP CONSTRAINT paid_at_most_due;
 DROP TABLE invoice_payments;
 ALTER TABLE orders DROP CONSTRAINT order_has_one_source;
 ALTER TABLE orders DROP CONSTRAINT orders_quote_fk;
+ALTER TABLE orders DROP COLUMN payment_method_ref;
 ALTER TABLE orders DROP COLUMN quote_id;
 ALTER TABLE orders ALTER COLUMN cart_id SET NOT NULL;
 DELETE FROM document_counters WHERE name = 'quote';

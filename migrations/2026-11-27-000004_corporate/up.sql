@@ -46,6 +46,9 @@ INSERT INTO document_counters (name, next) VALUES ('quote', 1);
 -- An order comes from a cart or from an accepted quote, never both; each at most once.
 ALTER TABLE orders ALTER COLUMN cart_id DROP NOT NULL;
 ALTER TABLE orders ADD COLUMN quote_id uuid UNIQUE;
+-- The card an order is charged to, fixed when the order is recorded, so that a retry charges
+-- the same card whatever is attached since.
+ALTER TABLE orders ADD COLUMN payment_method_ref text;
 ALTER TABLE orders ADD CONSTRAINT orders_quote_fk
     FOREIGN KEY (quote_id, account_id) REFERENCES quotes (id, account_id);
 ALTER TABLE orders ADD CONSTRAINT order_has_one_source

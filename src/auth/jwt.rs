@@ -57,7 +57,8 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
     pub iss: String,
-    pub aud: String,
+    /// A string or an array of strings (RFC 7519); the validation checks it.
+    pub aud: serde_json::Value,
     pub exp: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<u64>,
@@ -152,7 +153,7 @@ impl JwtVerifier {
             role: Some(role.as_str().to_owned()),
             account_id: account_id.map(|id| id.to_string()),
             iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            aud: serde_json::Value::String(self.audience.clone()),
             exp: now + ttl_seconds,
             iat: Some(now),
         };
@@ -180,7 +181,10 @@ fn token_error(kind: &jsonwebtoken::errors::ErrorKind) -> TokenError {
 }
 
 fn principal_from_claims(claims: Claims) -> Result<Principal, TokenError> {
-    if claims.sub.trim().is_empty() {
+    if claims.sub.trim().is_empty()
+        || claims.sub.len() > 255
+        || claims.sub.chars().any(char::is_control)
+    {
         return Err(TokenError::InvalidClaim("sub"));
     }
     let role = claims

@@ -242,6 +242,9 @@ pub struct Order {
     pub completed_at: Option<DateTime<Utc>>,
     /// Set when the order comes from an accepted quote instead of a cart.
     pub quote_id: Option<Uuid>,
+    /// The card it is charged to (card settlement only).
+    #[serde(skip)]
+    pub payment_method_ref: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable, serde::Serialize)]

@@ -201,6 +201,7 @@ diesel::table! {
         created_at -> Timestamptz,
         completed_at -> Nullable<Timestamptz>,
         quote_id -> Nullable<Uuid>,
+        payment_method_ref -> Nullable<Text>,
     }
 }
 

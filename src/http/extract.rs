@@ -85,6 +85,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                     format!("The body is not valid JSON: {e}"),
                 )
             })?;
+            if let Some(path) = nul_character(&value, String::new()) {
+                // PostgreSQL cannot store U+0000 in text: refuse it here, with the field.
+                return Err(ApiError::invalid_field(
+                    path,
+                    "must not contain the NUL character",
+                ));
+            }
             T::deserialize(value).map(Json).map_err(|e| {
                 ApiError::validation(vec![FieldError {
                     field: "body".to_owned(),
@@ -92,6 +99,37 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 }])
             })
         })
+    }
+}
+
+/// The path of the first string (or key) in `value` that contains U+0000.
+fn nul_character(value: &serde_json::Value, path: String) -> Option<String> {
+    let field = |path: &str| {
+        if path.is_empty() {
+            "body".to_owned()
+        } else {
+            path.to_owned()
+        }
+    };
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => Some(field(&path)),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_character(item, format!("{path}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+            let child = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if key.contains('\0') {
+                Some(field(&path))
+            } else {
+                nul_character(item, child)
+            }
+        }),
+        _ => None,
     }
 }
 

@@ -29,8 +29,9 @@ pub async fn account_in_reach(
     Ok(account)
 }
 
-/// Reads and locks the account (`FOR UPDATE`) when the caller reaches it; use inside the
-/// transaction that changes it or decides on its data.
+/// Reads and locks the account when the caller reaches it; use inside the transaction that
+/// changes it or decides on its data. `FOR NO KEY UPDATE` serialises the account's use cases
+/// without blocking the key-share locks that foreign keys to the account take (audit events).
 pub async fn account_in_reach_for_update(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
@@ -39,7 +40,7 @@ pub async fn account_in_reach_for_update(
     let account = accounts::table
         .find(account_id)
         .select(Account::as_select())
-        .for_update()
+        .for_no_key_update()
         .first(conn)
         .await
         .optional()?

@@ -249,31 +249,34 @@ pub async fn create(state: &AppState, caller: &Caller, input: CreateAccount) -> 
     .await
 }
 
+/// The accounts a role lists: representative its own corporate accounts, support the
+/// self-service ones, admin all; contacts read their own account directly.
+fn listable(caller: &Caller) -> ApiResult<accounts::BoxedQuery<'static, diesel::pg::Pg>> {
+    let query = accounts::table.into_boxed();
+    match caller.principal.role {
+        Role::Admin => Ok(query),
+        Role::Support => Ok(query.filter(accounts::kind.eq(AccountKind::SelfService.as_str()))),
+        Role::Representative => Ok(query
+            .filter(accounts::kind.eq(AccountKind::Corporate.as_str()))
+            .filter(accounts::representative_id.eq(caller.principal.sub.clone()))),
+        Role::BillingContact | Role::CorporateContact => Err(ApiError::forbidden(
+            "Contacts read their own account at /v1/accounts/{account_id}.",
+        )),
+    }
+}
+
 pub async fn list(
     state: &AppState,
     caller: &Caller,
     params: ListParams,
 ) -> ApiResult<(Vec<Account>, i64)> {
     let limit = params.limit()?;
-    let mut query = accounts::table.select(Account::as_select()).into_boxed();
-    match caller.principal.role {
-        Role::Admin => {}
-        Role::Support => query = query.filter(accounts::kind.eq(AccountKind::SelfService.as_str())),
-        Role::Representative => {
-            query = query
-                .filter(accounts::kind.eq(AccountKind::Corporate.as_str()))
-                .filter(accounts::representative_id.eq(caller.principal.sub.clone()))
-        }
-        Role::BillingContact | Role::CorporateContact => {
-            return Err(ApiError::forbidden(
-                "Contacts read their own account at /v1/accounts/{account_id}.",
-            ));
-        }
-    }
+    let mut query = listable(caller)?.select(Account::as_select());
     let mut conn = state.pool.get().await?;
     if let Some(cursor) = params.starting_after {
-        let (created_at, id) = accounts::table
-            .find(cursor)
+        // The cursor must come from the same list: an id out of reach is as unknown as any.
+        let (created_at, id) = listable(caller)?
+            .filter(accounts::id.eq(cursor))
             .select((accounts::created_at, accounts::id))
             .first::<(chrono::DateTime<chrono::Utc>, Uuid)>(&mut conn)
             .await
@@ -290,7 +293,6 @@ pub async fn list(
         .limit(limit + 1)
         .load(&mut conn)
         .await?;
-    // A cursor from another caller's reach reveals nothing: it only bounds this list.
     Ok((rows, limit))
 }
 

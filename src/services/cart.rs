@@ -112,7 +112,7 @@ pub async fn subscription_for_product(
         .filter(subscriptions::product_id.eq(product_id))
         .select(Subscription::as_select());
     if lock {
-        query.for_update().first(conn).await.optional()
+        query.for_no_key_update().first(conn).await.optional()
     } else {
         query.first(conn).await.optional()
     }

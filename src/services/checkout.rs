@@ -33,7 +33,9 @@ use crate::db::schema::{
     orders, subscriptions,
 };
 use crate::domain::money::Currency;
+use crate::domain::period::Period;
 use crate::domain::plan_change::Actor;
+use crate::domain::proration::Totals;
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
 use crate::payments::ChargeError;
 use crate::services::Caller;
@@ -72,7 +74,7 @@ enum Recorded {
     Charge(Uuid),
 }
 
-fn clean(value: Option<&String>, field: &str, max: usize) -> ApiResult<Option<String>> {
+pub(crate) fn clean(value: Option<&String>, field: &str, max: usize) -> ApiResult<Option<String>> {
     match value.map(|v| v.trim()) {
         None | Some("") => Ok(None),
         Some(v) if v.chars().count() > max => Err(ApiError::invalid_field(
@@ -156,7 +158,7 @@ async fn record(
 
     let po_number = clean(input.po_number.as_ref(), "po_number", 100)?;
     let reason = clean(input.reason.as_ref(), "reason", 1000)?;
-    if caller.principal.role.is_assisting() && reason.is_none() {
+    if matches!(caller.principal.role, Role::Representative | Role::Support) && reason.is_none() {
         return Err(ApiError::invalid_field(
             "reason",
             "is required when an order is placed on the customer's behalf",
@@ -175,6 +177,7 @@ async fn record(
     let items = items_of(conn, cart.id).await?;
     let priced = price_cart(state, conn, caller, &account, &cart, &items, true).await?;
     if let Some(expected) = if_match
+        && expected.trim() != "*"
         && expected.trim() != priced.view.quote_etag
     {
         return Err(ApiError::new(
@@ -200,13 +203,7 @@ async fn record(
         ));
     }
 
-    let settlement = if rules::settles_by_invoice(&account)? {
-        "invoice"
-    } else if priced.view.total_due > Decimal::ZERO {
-        "card"
-    } else {
-        "none"
-    };
+    let settlement = settlement_for(&account, priced.view.total_due)?;
     purchase_orders::check_po(
         conn,
         &account,
@@ -215,8 +212,9 @@ async fn record(
         priced.quote.date,
     )
     .await?;
+    let draft = OrderDraft::from_cart(&priced);
     let order = insert_pending_order(
-        conn, caller, &account, &priced, key, settlement, po_number, reason,
+        conn, caller, &account, &draft, key, settlement, po_number, reason,
     )
     .await?;
     idempotency::claim(conn, account_id, key, fingerprint, order.id, now).await?;
@@ -251,27 +249,101 @@ pub(crate) async fn next_number(
     Ok(format!("{prefix}-{next:06}"))
 }
 
+/// Where an order comes from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum OrderSource {
+    Cart(Uuid),
+    Quote(Uuid),
+}
+
+/// One item of an order about to be recorded.
+pub(crate) struct DraftItem {
+    pub kind: String,
+    pub target: ItemTarget,
+    pub period: Period,
+    pub unit_price: Decimal,
+    pub plan_price: Decimal,
+    pub proration_credit: Decimal,
+    pub lines: Vec<(String, Decimal)>,
+}
+
+/// An order about to be recorded: what it charges, item by item, and where it comes from.
+pub(crate) struct OrderDraft {
+    pub source: OrderSource,
+    pub currency: String,
+    /// The day the rules and prices were agreed on.
+    pub quote_date: NaiveDate,
+    pub totals: Totals,
+    pub items: Vec<DraftItem>,
+}
+
+impl OrderDraft {
+    fn from_cart(priced: &PricedCart) -> OrderDraft {
+        let items = priced
+            .targets
+            .iter()
+            .zip(&priced.quote.items)
+            .zip(&priced.view.items)
+            .map(|((target, quoted), view)| DraftItem {
+                kind: view.kind.clone(),
+                target: *target,
+                period: quoted.period,
+                unit_price: quoted.unit_price,
+                plan_price: quoted.plan_price,
+                proration_credit: quoted.proration_credit,
+                lines: quoted
+                    .lines
+                    .iter()
+                    .map(|l| (l.description.clone(), l.amount))
+                    .collect(),
+            })
+            .collect();
+        OrderDraft {
+            source: OrderSource::Cart(priced.view.cart_id),
+            currency: priced.view.currency.clone(),
+            quote_date: priced.quote.date,
+            totals: priced.quote.totals,
+            items,
+        }
+    }
+}
+
+/// How an order is paid: corporate accounts by invoice, others by card when something is due.
+pub(crate) fn settlement_for(account: &Account, total_due: Decimal) -> ApiResult<&'static str> {
+    Ok(if rules::settles_by_invoice(account)? {
+        "invoice"
+    } else if total_due > Decimal::ZERO {
+        "card"
+    } else {
+        "none"
+    })
+}
+
 #[expect(clippy::too_many_arguments, reason = "an order row is many facts")]
-async fn insert_pending_order(
+pub(crate) async fn insert_pending_order(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     account: &Account,
-    priced: &PricedCart,
+    draft: &OrderDraft,
     key: &str,
     settlement: &str,
     po_number: Option<String>,
     reason: Option<String>,
 ) -> ApiResult<Order> {
-    let totals = priced.quote.totals;
+    let totals = draft.totals;
+    let (cart_id, quote_id) = match draft.source {
+        OrderSource::Cart(id) => (Some(id), None),
+        OrderSource::Quote(id) => (None, Some(id)),
+    };
     let order = Order {
         id: Uuid::now_v7(),
         account_id: account.id,
         number: next_number(conn, "order", "ORD").await?,
-        cart_id: Some(priced.view.cart_id),
+        cart_id,
         status: "pending".to_owned(),
         settlement: settlement.to_owned(),
-        currency: priced.view.currency.clone(),
-        quote_date: priced.quote.date,
+        currency: draft.currency.clone(),
+        quote_date: draft.quote_date,
         subtotal: totals.subtotal,
         tax_rate: totals.tax_rate,
         tax: totals.tax,
@@ -287,7 +359,10 @@ async fn insert_pending_order(
         charge_id: None,
         created_at: Utc::now(),
         completed_at: None,
-        quote_id: None,
+        quote_id,
+        payment_method_ref: (settlement == "card")
+            .then(|| account.payment_method_ref.clone())
+            .flatten(),
     };
     let order: Order = diesel::insert_into(orders::table)
         .values(&order)
@@ -298,16 +373,15 @@ async fn insert_pending_order(
             Some("one_order_per_cart") => {
                 ApiError::new(ErrorCode::Conflict, "This cart has been ordered already.")
             }
+            Some("orders_quote_id_key") => ApiError::new(
+                ErrorCode::QuoteNotOpen,
+                "This quote has been accepted already.",
+            ),
             _ => ApiError::from(e),
         })?;
     let mut line_position = 0;
-    for (position, ((target, quoted), view)) in priced
-        .targets
-        .iter()
-        .zip(&priced.quote.items)
-        .zip(&priced.view.items)
-        .enumerate()
-    {
+    for (position, draft_item) in draft.items.iter().enumerate() {
+        let target = &draft_item.target;
         // A subscribe item without an earlier trial creates the subscription with this id.
         let subscription_id = match target.subscription_id {
             Some(id) => id,
@@ -320,23 +394,23 @@ async fn insert_pending_order(
             order_id: order.id,
             account_id: account.id,
             position: i32::try_from(position).unwrap_or(i32::MAX),
-            kind: view.kind.clone(),
+            kind: draft_item.kind.clone(),
             product_id: target.product_id,
             subscription_id,
             plan_id: target.plan_id,
             billing_frequency: target.frequency.as_str().to_owned(),
             quantity: target.quantity,
-            period_start: quoted.period.start,
-            period_end: quoted.period.end,
-            unit_price: quoted.unit_price,
-            plan_price: quoted.plan_price,
-            proration_credit: quoted.proration_credit,
+            period_start: draft_item.period.start,
+            period_end: draft_item.period.end,
+            unit_price: draft_item.unit_price,
+            plan_price: draft_item.plan_price,
+            proration_credit: draft_item.proration_credit,
         };
         diesel::insert_into(order_items::table)
             .values(&item)
             .execute(conn)
             .await?;
-        for line in &quoted.lines {
+        for (description, amount) in &draft_item.lines {
             diesel::insert_into(order_lines::table)
                 .values(OrderLine {
                     id: Uuid::now_v7(),
@@ -344,8 +418,8 @@ async fn insert_pending_order(
                     account_id: account.id,
                     order_item_id: item.id,
                     position: line_position,
-                    description: line.description.clone(),
-                    amount: line.amount,
+                    description: description.clone(),
+                    amount: *amount,
                 })
                 .execute(conn)
                 .await?;
@@ -382,12 +456,7 @@ async fn charge_and_finalise(
     if order.status == "completed" {
         return idempotency::stored_response(conn, order.account_id, &order.idempotency_key).await;
     }
-    let card: Option<String> = accounts::table
-        .find(account_id)
-        .select(accounts::payment_method_ref)
-        .first(conn)
-        .await?;
-    let card = card.ok_or_else(|| {
+    let card = order.payment_method_ref.clone().ok_or_else(|| {
         ApiError::new(
             ErrorCode::PaymentMethodRequired,
             "Attach a card before placing the order.",
@@ -408,7 +477,7 @@ async fn charge_and_finalise(
             let order: Order = orders::table
                 .find(order_id)
                 .select(Order::as_select())
-                .for_update()
+                .for_no_key_update()
                 .first(conn)
                 .await?;
             if order.status == "completed" {
@@ -757,6 +826,27 @@ pub async fn recover_pending_orders(state: &AppState) -> ApiResult<usize> {
         .await?;
     let mut settled = 0;
     for (order_id, account_id, sub, role) in pending {
+        // Take the lease the way a retrying request would, so the two never settle together.
+        let key: String = orders::table
+            .find(order_id)
+            .select(orders::idempotency_key)
+            .first(&mut conn)
+            .await?;
+        let claimed = diesel::update(idempotency_keys::table.find((account_id, &key)))
+            .filter(
+                idempotency_keys::locked_until
+                    .is_null()
+                    .or(idempotency_keys::locked_until.le(now)),
+            )
+            .set(
+                idempotency_keys::locked_until
+                    .eq(now + Duration::seconds(idempotency::LEASE_SECONDS)),
+            )
+            .execute(&mut conn)
+            .await?;
+        if claimed == 0 {
+            continue;
+        }
         let role: Role = role
             .parse()
             .map_err(|e: String| internal_error("stored role", &e))?;

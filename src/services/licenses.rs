@@ -19,7 +19,7 @@ use crate::domain::subscription::{SubscriptionStatus, effective_status};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, violated_constraint};
 use crate::http::pagination::{ListParams, unknown_cursor};
 use crate::services::Caller;
-use crate::services::access::account_in_reach;
+use crate::services::access::{account_in_reach, account_in_reach_for_update};
 use crate::services::audit::{self, Event};
 
 /// A user who holds a licence of the subscription.
@@ -79,19 +79,20 @@ pub struct BulkResponse {
     pub results: Vec<BulkResult>,
 }
 
-/// Locks the subscription of an account in reach.
+/// Locks the account in reach, then its subscription.
 async fn lock_subscription(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     account_id: Uuid,
     subscription_id: Uuid,
 ) -> ApiResult<Subscription> {
-    account_in_reach(conn, caller, account_id).await?;
+    // Account first, then subscription: the order every use case locks in.
+    account_in_reach_for_update(conn, caller, account_id).await?;
     subscriptions::table
         .filter(subscriptions::account_id.eq(account_id))
         .filter(subscriptions::id.eq(subscription_id))
         .select(Subscription::as_select())
-        .for_update()
+        .for_no_key_update()
         .first(conn)
         .await
         .optional()?

@@ -19,7 +19,7 @@ use crate::error::{
 };
 use crate::http::pagination::{ListParams, unknown_cursor};
 use crate::services::Caller;
-use crate::services::access::account_in_reach;
+use crate::services::access::{account_in_reach, account_in_reach_for_update};
 use crate::services::audit::{self, Event, snapshot};
 
 /// The status an imported subscription starts in.
@@ -265,7 +265,7 @@ pub async fn import(
     let today = state.clock.today();
     let row = conn
         .transaction(async |conn| {
-            let account = account_in_reach(conn, caller, account_id).await?;
+            let account = account_in_reach_for_update(conn, caller, account_id).await?;
             if caller.principal.role != Role::Admin {
                 return Err(ApiError::forbidden("Only an admin imports subscriptions."));
             }

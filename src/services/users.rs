@@ -133,7 +133,7 @@ pub async fn delete(
 ) -> ApiResult<()> {
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
-        // The account row is the lock that serialises licence changes of its subscriptions.
+        // Account first: the lock order of every use case (deleting the user frees its licences).
         account_in_reach_for_update(conn, caller, account_id).await?;
         let user: User = diesel::delete(
             users::table

@@ -326,6 +326,14 @@ async fn accounts_paginate_newest_first() {
             .await
             .assert_problem(422, "validation-failed");
     }
+    // A cursor out of the caller's reach is as unknown as a random one.
+    let corporate = app.corporate_account("rep-1").await;
+    app.get(
+        &format!("/v1/accounts?starting_after={corporate}"),
+        &app.support(),
+    )
+    .await
+    .assert_problem(422, "validation-failed");
     let unknown = uuid::Uuid::new_v4();
     app.get(&format!("/v1/accounts?starting_after={unknown}"), &admin)
         .await

@@ -262,6 +262,21 @@ async fn es256_and_eddsa_public_keys_verify() {
 }
 
 #[actix_web::test]
+async fn an_audience_array_is_accepted_when_it_names_this_api() {
+    let app = TestApp::spawn().await;
+    let mut c = claims();
+    c["aud"] = json!(["another-api", AUDIENCE]);
+    app.get("/v1/catalog/products", &hs256(&c))
+        .await
+        .assert_status(200);
+    c["aud"] = json!(["another-api"]);
+    expect_401(&app, Some(&hs256(&c))).await;
+    let mut control = claims();
+    control["sub"] = json!("admin\u{0}");
+    expect_401(&app, Some(&hs256(&control))).await;
+}
+
+#[actix_web::test]
 async fn ops_endpoints_need_no_token() {
     let app = TestApp::spawn().await;
     for path in [

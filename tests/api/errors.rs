@@ -160,6 +160,21 @@ async fn unknown_paths_bad_ids_and_wrong_methods() {
 }
 
 #[actix_web::test]
+async fn nul_characters_are_refused_not_stored() {
+    let app = TestApp::spawn().await;
+    let account = app.self_service_account().await;
+    let response = app
+        .post(
+            &format!("/v1/accounts/{account}/users"),
+            &app.admin(),
+            json!({"name": "Nul\u{0}Byte", "email": "n@x.example"}),
+        )
+        .await;
+    response.assert_problem(422, "validation-failed");
+    assert_eq!(response.body["errors"][0]["field"], json!("name"));
+}
+
+#[actix_web::test]
 async fn every_response_carries_a_request_id() {
     let app = TestApp::spawn().await;
     let response = app

@@ -475,14 +475,15 @@ async fn commerce_routes_follow_the_reach_and_role_rules() {
                 .await;
             assert_reach(&response, reach, 200, &what("POST cart item"));
 
-            // Placing the order: contacts place their own; assisting roles must give a reason.
+            // Placing the order: representatives and support must give a reason.
             cart_with_item(&f.app, *account, sub).await;
             let key = format!("matrix-{}", Uuid::new_v4());
             let response = f
                 .app
                 .checkout(*account, &caller.token, Some(&key), None, json!({}))
                 .await;
-            match (reach, caller.role.is_contact()) {
+            let needs_reason = matches!(caller.role, Role::Representative | Role::Support);
+            match (reach, !needs_reason) {
                 (Reach::Yes, true) => {
                     response.assert_status(201);
                 }
