@@ -32,6 +32,8 @@ string in the currency's minor units.",
         (name = "cart", description = "Cart, checkout summary and placing the order"),
         (name = "orders", description = "Placed orders"),
         (name = "invoices", description = "Invoices of placed orders"),
+        (name = "quotes", description = "Quotes a representative sends and a corporate contact accepts"),
+        (name = "purchase-orders", description = "Purchase orders on file (corporate accounts)"),
         (name = "events", description = "The audit trail"),
         (name = "ops", description = "Health, readiness and metrics (no authentication)"),
     )

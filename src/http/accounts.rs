@@ -57,6 +57,10 @@ pub struct AccountView {
     /// Credit from earlier downgrades, applied to the next orders.
     #[schema(value_type = String, example = "0.00")]
     pub credit_balance: Decimal,
+    /// Days an invoice is due after it is issued (orders settled by invoice).
+    pub payment_terms_days: i32,
+    /// Orders must name a purchase order number.
+    pub po_required: bool,
     pub version: i32,
     pub created_at: DateTime<Utc>,
 }
@@ -106,6 +110,8 @@ impl TryFrom<Account> for AccountView {
             representative_id: a.representative_id,
             payment_method,
             credit_balance: a.credit_balance,
+            payment_terms_days: a.payment_terms_days,
+            po_required: a.po_required,
             version: a.version,
             created_at: a.created_at,
         })

@@ -14,6 +14,8 @@ pub mod middleware;
 pub mod ops;
 pub mod orders;
 pub mod pagination;
+pub mod purchase_orders;
+pub mod quotes;
 pub mod subscriptions;
 pub mod users;
 
@@ -53,6 +55,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(orders::get_order)
                 .service(orders::list_invoices)
                 .service(orders::get_invoice)
+                .service(orders::record_invoice_payment)
+                .service(purchase_orders::list_purchase_orders)
+                .service(purchase_orders::create_purchase_order)
+                .service(quotes::list_quotes)
+                .service(quotes::create_quote)
+                .service(quotes::get_quote_document)
+                .service(quotes::accept_quote)
+                .service(quotes::reject_quote)
+                .service(quotes::withdraw_quote)
                 .service(events::list_events),
         );
 }

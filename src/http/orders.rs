@@ -1,12 +1,14 @@
 //! Orders and invoices, read-only.
 
-use actix_web::{get, web};
+use actix_web::{HttpResponse, get, post, web};
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{ApiResult, Problem};
+use crate::http::extract::Json;
 use crate::http::pagination::{List, ListParams};
 use crate::services::Caller;
+use crate::services::invoice_payments::{self, RecordPayment};
 use crate::services::orders::{self, InvoiceView, OrderView};
 
 /// The account's orders, newest first.
@@ -91,4 +93,29 @@ pub async fn get_invoice(
     Ok(web::Json(
         orders::get_invoice(&state, &caller, account_id, invoice_id).await?,
     ))
+}
+
+/// Record a payment received by transfer or cheque (representative or admin); the invoice
+/// becomes `paid` when the payments cover it.
+#[utoipa::path(
+    tag = "invoices",
+    params(("account_id" = Uuid, Path), ("invoice_id" = Uuid, Path)),
+    request_body = RecordPayment,
+    responses(
+        (status = 201, body = InvoiceView, description = "The invoice with the payment"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "The invoice is paid already"),
+    )
+)]
+#[post("/accounts/{account_id}/invoices/{invoice_id}/payments")]
+pub async fn record_invoice_payment(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+    body: Json<RecordPayment>,
+) -> ApiResult<HttpResponse> {
+    let (account_id, invoice_id) = path.into_inner();
+    invoice_payments::record(&state, &caller, account_id, invoice_id, body.into_inner()).await?;
+    let invoice = orders::get_invoice(&state, &caller, account_id, invoice_id).await?;
+    Ok(HttpResponse::Created().json(invoice))
 }

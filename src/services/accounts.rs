@@ -86,6 +86,11 @@ pub struct PatchAccount {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 200)]
     pub representative_id: Option<Option<String>>,
+    /// Days an invoice is due after it is issued; admin or representative.
+    #[schema(minimum = 0, maximum = 365)]
+    pub payment_terms_days: Option<i32>,
+    /// Require a purchase order number on every order; admin or representative.
+    pub po_required: Option<bool>,
 }
 
 /// Body of `PUT /v1/accounts/{account_id}/payment-method`.
@@ -323,6 +328,22 @@ pub async fn patch(
                 "Only an admin changes an account's kind or representative.",
             ));
         }
+        if (input.payment_terms_days.is_some() || input.po_required.is_some())
+            && !matches!(caller.principal.role, Role::Admin | Role::Representative)
+        {
+            return Err(ApiError::forbidden(
+                "Payment terms and purchase order rules are set by the representative.",
+            ));
+        }
+        if input
+            .payment_terms_days
+            .is_some_and(|days| !(0..=365).contains(&days))
+        {
+            return Err(ApiError::invalid_field(
+                "payment_terms_days",
+                "must be between 0 and 365",
+            ));
+        }
         let current_address = AddressInput {
             line1: before.address_line1.clone(),
             line2: before.address_line2.clone(),
@@ -372,6 +393,10 @@ pub async fn patch(
                 accounts::postal_code.eq(data.address.postal_code.as_deref()),
                 accounts::region.eq(data.address.region.as_deref()),
                 accounts::representative_id.eq(data.representative_id.as_deref()),
+                accounts::payment_terms_days.eq(input
+                    .payment_terms_days
+                    .unwrap_or(before.payment_terms_days)),
+                accounts::po_required.eq(input.po_required.unwrap_or(before.po_required)),
                 accounts::version.eq(accounts::version + 1),
                 accounts::updated_at.eq(diesel::dsl::now),
             ))

@@ -16,6 +16,7 @@ use crate::error::{ApiError, ApiResult, internal_error};
 use crate::http::pagination::{ListParams, unknown_cursor};
 use crate::services::Caller;
 use crate::services::access::account_in_reach;
+use crate::services::invoice_payments::{PaymentView, payments_of};
 use crate::services::quote::LineView;
 use crate::services::rules;
 
@@ -118,6 +119,8 @@ pub struct InvoiceView {
     pub due_on: NaiveDate,
     pub po_number: Option<String>,
     pub paid_at: Option<DateTime<Utc>>,
+    /// Payments received by transfer or cheque (invoices on terms).
+    pub payments: Vec<PaymentView>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -249,6 +252,7 @@ pub async fn invoice_view(
         due_on: invoice.due_on,
         po_number: invoice.po_number,
         paid_at: invoice.paid_at,
+        payments: payments_of(conn, invoice.id).await?,
         created_at: invoice.created_at,
     })
 }

@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use diesel_async::AsyncPgConnection;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -22,7 +22,7 @@ use crate::services::access::account_in_reach;
 use crate::services::cart::{current_cart, items_of, subscription_for_product};
 use crate::services::rules::{self, ItemTarget};
 
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct LineView {
     pub description: String,
     /// Negative for credits.

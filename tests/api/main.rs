@@ -12,6 +12,7 @@ mod auth;
 mod catalog;
 mod checkout;
 mod constraints;
+mod corporate;
 mod errors;
 mod licenses;
 mod matrix;

@@ -553,6 +553,72 @@ async fn commerce_routes_follow_the_reach_and_role_rules() {
                 )
                 .await;
             assert_reach(&response, reach, 200, &what("POST assignments/bulk"));
+            for path in [format!("{base}/quotes"), format!("{base}/purchase-orders")] {
+                assert_reach(
+                    &f.app.get(&path, &caller.token).await,
+                    reach,
+                    200,
+                    &what(&format!("GET {path}")),
+                );
+            }
+            let number = format!("PO-{}", Uuid::new_v4().simple());
+            let response = f
+                .app
+                .post(
+                    &format!("{base}/purchase-orders"),
+                    &caller.token,
+                    json!({"number": number}),
+                )
+                .await;
+            assert_reach(&response, reach, 201, &what("POST purchase-orders"));
+
+            // Quotes: sent by the representative (or an admin), for corporate accounts only.
+            cart_with_item(&f.app, *account, sub).await;
+            let response = f
+                .app
+                .post(&format!("{base}/quotes"), &caller.token, json!({}))
+                .await;
+            let may_quote = matches!(caller.role, Role::Representative | Role::Admin) && i == 1;
+            match reach {
+                Reach::Yes if may_quote => {
+                    response.assert_status(201);
+                }
+                Reach::Yes => {
+                    response.assert_problem(403, "forbidden");
+                }
+                _ => assert_reach(&response, reach, 0, &what("POST quotes")),
+            }
+            f.app
+                .delete(
+                    &format!(
+                        "{base}/cart/items/{}",
+                        cart_with_item(&f.app, *account, sub).await
+                    ),
+                    &f.app.admin(),
+                )
+                .await;
+
+            // Payments by transfer: representative or admin, on an open (corporate) invoice.
+            let (_, invoice) = &placed[i];
+            let response = f
+                .app
+                .post(
+                    &format!("{base}/invoices/{invoice}/payments"),
+                    &caller.token,
+                    json!({"amount": "0.01", "method": "cheque"}),
+                )
+                .await;
+            match reach {
+                Reach::Yes if matches!(caller.role, Role::Representative | Role::Admin) => {
+                    // The self-service invoice was paid by card; the corporate one is open.
+                    response.assert_status(if i == 1 { 201 } else { 409 });
+                }
+                Reach::Yes => {
+                    response.assert_problem(403, "forbidden");
+                }
+                _ => assert_reach(&response, reach, 0, &what("POST invoice payments")),
+            }
+
             // Give the licence back so the next caller finds one free.
             f.app.delete(&path, &f.app.admin()).await.assert_status(204);
         }

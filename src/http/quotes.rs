@@ -1,0 +1,206 @@
+//! Quotes: a representative sends one from the cart; the corporate contact accepts or
+//! rejects it; the representative may withdraw it.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::{ApiResult, Problem};
+use crate::http::extract::Json;
+use crate::http::pagination::{List, ListParams};
+use crate::services::Caller;
+use crate::services::orders::OrderView;
+use crate::services::quotes::{self, AcceptQuote, CreateQuote, RejectQuote, SentQuoteView};
+
+/// Body of `POST …/quotes/{quote_id}/withdraw`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawQuote {
+    #[schema(max_length = 1000)]
+    pub reason: Option<String>,
+}
+
+/// The account's quotes, newest first.
+#[utoipa::path(
+    tag = "quotes",
+    params(("account_id" = Uuid, Path), ListParams),
+    responses(
+        (status = 200, body = List<SentQuoteView>),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/accounts/{account_id}/quotes")]
+pub async fn list_quotes(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    params: web::Query<ListParams>,
+) -> ApiResult<web::Json<List<SentQuoteView>>> {
+    let (rows, limit) =
+        quotes::list(&state, &caller, path.into_inner(), params.into_inner()).await?;
+    let today = state.clock.today();
+    Ok(web::Json(List::from_rows(
+        rows,
+        limit,
+        |q| q.id,
+        |q| quotes::view(q, today),
+    )))
+}
+
+/// One quote.
+#[utoipa::path(
+    tag = "quotes",
+    params(("account_id" = Uuid, Path), ("quote_id" = Uuid, Path)),
+    responses(
+        (status = 200, body = SentQuoteView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/accounts/{account_id}/quotes/{quote_id}")]
+pub async fn get_quote_document(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<web::Json<SentQuoteView>> {
+    let (account_id, quote_id) = path.into_inner();
+    let quote = quotes::get(&state, &caller, account_id, quote_id).await?;
+    Ok(web::Json(quotes::view(quote, state.clock.today())))
+}
+
+/// Send a quote (representative): the account's cart, priced and frozen with an expiry
+/// date; the cart empties.
+#[utoipa::path(
+    tag = "quotes",
+    params(("account_id" = Uuid, Path)),
+    request_body = CreateQuote,
+    responses(
+        (status = 201, body = SentQuoteView),
+        (status = 403, body = Problem, content_type = "application/problem+json",
+         description = "Not the representative, or not a corporate account"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "An item breaks a rule now"),
+    )
+)]
+#[post("/accounts/{account_id}/quotes")]
+pub async fn create_quote(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    body: Json<CreateQuote>,
+) -> ApiResult<HttpResponse> {
+    let quote = quotes::create(&state, &caller, path.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(quotes::view(quote, state.clock.today())))
+}
+
+/// Accept a quote (corporate contact): places the order at the quoted amounts and opens its
+/// invoice — exactly once per `Idempotency-Key` and once per quote.
+#[utoipa::path(
+    tag = "quotes",
+    params(
+        ("account_id" = Uuid, Path),
+        ("quote_id" = Uuid, Path),
+        ("Idempotency-Key" = String, Header, description = "Required"),
+    ),
+    request_body = AcceptQuote,
+    responses(
+        (status = 201, body = OrderView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json",
+         description = "`quote-expired`, `quote-not-open` (accepted, rejected or withdrawn), `quote-stale` (the subscriptions changed), `idempotency-key-in-use`"),
+        (status = 422, body = Problem, content_type = "application/problem+json",
+         description = "`purchase-order-expired`, `purchase-order-limit-exceeded`, `idempotency-key-reused`, `validation-failed`"),
+    )
+)]
+#[post("/accounts/{account_id}/quotes/{quote_id}/accept")]
+pub async fn accept_quote(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+    req: HttpRequest,
+    body: Json<AcceptQuote>,
+) -> ApiResult<HttpResponse> {
+    let (account_id, quote_id) = path.into_inner();
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok());
+    let outcome = quotes::accept(
+        &state,
+        &caller,
+        account_id,
+        quote_id,
+        key,
+        body.into_inner(),
+    )
+    .await?;
+    let mut response =
+        HttpResponse::build(StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::CREATED));
+    if outcome.replayed {
+        response.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(response.json(outcome.body))
+}
+
+/// Reject a quote with a reason (corporate contact).
+#[utoipa::path(
+    tag = "quotes",
+    params(("account_id" = Uuid, Path), ("quote_id" = Uuid, Path)),
+    request_body = RejectQuote,
+    responses(
+        (status = 200, body = SentQuoteView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`quote-expired`, `quote-not-open`"),
+    )
+)]
+#[post("/accounts/{account_id}/quotes/{quote_id}/reject")]
+pub async fn reject_quote(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+    body: Json<RejectQuote>,
+) -> ApiResult<web::Json<SentQuoteView>> {
+    let (account_id, quote_id) = path.into_inner();
+    let quote = quotes::decide(
+        &state,
+        &caller,
+        account_id,
+        quote_id,
+        false,
+        Some(body.into_inner().reason),
+    )
+    .await?;
+    Ok(web::Json(quotes::view(quote, state.clock.today())))
+}
+
+/// Withdraw a sent quote (representative).
+#[utoipa::path(
+    tag = "quotes",
+    params(("account_id" = Uuid, Path), ("quote_id" = Uuid, Path)),
+    request_body = WithdrawQuote,
+    responses(
+        (status = 200, body = SentQuoteView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`quote-expired`, `quote-not-open`"),
+    )
+)]
+#[post("/accounts/{account_id}/quotes/{quote_id}/withdraw")]
+pub async fn withdraw_quote(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+    body: Json<WithdrawQuote>,
+) -> ApiResult<web::Json<SentQuoteView>> {
+    let (account_id, quote_id) = path.into_inner();
+    let quote = quotes::decide(
+        &state,
+        &caller,
+        account_id,
+        quote_id,
+        true,
+        body.into_inner().reason,
+    )
+    .await?;
+    Ok(web::Json(quotes::view(quote, state.clock.today())))
+}
