@@ -71,7 +71,8 @@ pub struct CheckoutOutcome {
 enum Recorded {
     Replay(u16, serde_json::Value),
     Done(serde_json::Value),
-    Charge(Uuid),
+    /// The order to charge, as recorded (or as left by an earlier attempt).
+    Charge(Box<Order>),
 }
 
 pub(crate) fn clean(value: Option<&String>, field: &str, max: usize) -> ApiResult<Option<String>> {
@@ -122,8 +123,8 @@ pub async fn checkout(
             body,
             replayed: false,
         }),
-        Recorded::Charge(order_id) => {
-            let body = charge_and_finalise(state, &mut conn, caller, account_id, order_id).await?;
+        Recorded::Charge(order) => {
+            let body = charge_and_finalise(state, &mut conn, caller, account_id, *order).await?;
             Ok(CheckoutOutcome {
                 status: 201,
                 body,
@@ -152,7 +153,14 @@ async fn record(
     let now = state.clock.now();
     match idempotency::begin(conn, account_id, key, fingerprint, now).await? {
         KeyState::Replay(status, body) => return Ok(Recorded::Replay(status, body)),
-        KeyState::Resume(order_id) => return Ok(Recorded::Charge(order_id)),
+        KeyState::Resume(order_id) => {
+            let order: Order = orders::table
+                .find(order_id)
+                .select(Order::as_select())
+                .first(conn)
+                .await?;
+            return Ok(Recorded::Charge(Box::new(order)));
+        }
         KeyState::New => {}
     }
 
@@ -226,12 +234,22 @@ async fn record(
         .execute(conn)
         .await?;
     if settlement == "card" {
-        return Ok(Recorded::Charge(order.id));
+        return Ok(Recorded::Charge(Box::new(order)));
     }
     let assisting = caller.principal.role.is_assisting();
-    finalise(state, conn, caller, order, None, assisting)
+    finalise(state, conn, caller, &account, order, None, assisting)
         .await
         .map(Recorded::Done)
+}
+
+/// Order numbers come from a sequence: no row lock, gaps allowed (removed orders).
+async fn next_order_number(conn: &mut AsyncPgConnection) -> ApiResult<String> {
+    let next: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "nextval('order_number_seq')",
+    ))
+    .get_result(conn)
+    .await?;
+    Ok(format!("ORD-{next:06}"))
 }
 
 pub(crate) async fn next_number(
@@ -338,7 +356,7 @@ pub(crate) async fn insert_pending_order(
     let order = Order {
         id: Uuid::now_v7(),
         account_id: account.id,
-        number: next_number(conn, "order", "ORD").await?,
+        number: next_order_number(conn).await?,
         cart_id,
         status: "pending".to_owned(),
         settlement: settlement.to_owned(),
@@ -446,13 +464,9 @@ async fn charge_and_finalise(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     account_id: Uuid,
-    order_id: Uuid,
+    order: Order,
 ) -> ApiResult<serde_json::Value> {
-    let order: Order = orders::table
-        .find(order_id)
-        .select(Order::as_select())
-        .first(conn)
-        .await?;
+    let order_id = order.id;
     if order.status == "completed" {
         return idempotency::stored_response(conn, order.account_id, &order.idempotency_key).await;
     }
@@ -473,7 +487,7 @@ async fn charge_and_finalise(
 
     let settled = conn
         .transaction(async |conn| {
-            account_in_reach_for_update(conn, caller, account_id).await?;
+            let account = account_in_reach_for_update(conn, caller, account_id).await?;
             let order: Order = orders::table
                 .find(order_id)
                 .select(Order::as_select())
@@ -514,6 +528,7 @@ async fn charge_and_finalise(
                         state,
                         conn,
                         caller,
+                        &account,
                         order.clone(),
                         Some(&charge.charge_id),
                         caller.principal.role.is_assisting(),
@@ -596,15 +611,11 @@ pub(crate) async fn finalise(
     state: &AppState,
     conn: &mut AsyncPgConnection,
     caller: &Caller,
+    account: &Account,
     order: Order,
     charge_id: Option<&str>,
     assisting: bool,
 ) -> ApiResult<serde_json::Value> {
-    let account: Account = accounts::table
-        .find(order.account_id)
-        .select(Account::as_select())
-        .first(conn)
-        .await?;
     let items: Vec<OrderItem> = order_items::table
         .filter(order_items::order_id.eq(order.id))
         .select(OrderItem::as_select())
@@ -614,9 +625,9 @@ pub(crate) async fn finalise(
     let catalog = state.catalog.get();
     let actor = Actor {
         assisting,
-        ..rules::actor(&caller.principal, &account)?
+        ..rules::actor(&caller.principal, account)?
     };
-    let currency = rules::currency(&account)?;
+    let currency = rules::currency(account)?;
     for item in &items {
         let current = subscription_for_product(conn, account.id, item.product_id, true).await?;
         let target = ItemTarget {
@@ -645,7 +656,6 @@ pub(crate) async fn finalise(
             .execute(conn)
             .await?;
     }
-    let invoice = issue_invoice(conn, &account, &order, state.clock.today()).await?;
     let completed: Order = diesel::update(orders::table.find(order.id))
         .set((
             orders::status.eq("completed"),
@@ -664,7 +674,10 @@ pub(crate) async fn finalise(
             .execute(conn)
             .await?;
     }
-    let view = order_view(state, conn, completed.clone()).await?;
+    // The invoice is written last (below): its gapless number is a row lock held to commit.
+    let invoice_id = Uuid::now_v7();
+    let mut view = order_view(state, conn, completed.clone()).await?;
+    view.invoice_id = Some(invoice_id);
     let body = serde_json::to_value(&view).map_err(|e| internal_error("order view", &e))?;
     idempotency::complete(conn, order.account_id, &order.idempotency_key, 201, &body).await?;
     audit::record(
@@ -680,13 +693,14 @@ pub(crate) async fn finalise(
                 "number": completed.number,
                 "total_due": completed.total_due,
                 "settlement": completed.settlement,
-                "invoice": invoice.number,
+                "invoice_id": invoice_id,
                 "po_number": completed.po_number,
             })),
             reason: completed.reason.as_deref(),
         },
     )
     .await?;
+    issue_invoice(conn, account, &order, invoice_id, state.clock.today()).await?;
     Ok(body)
 }
 
@@ -759,6 +773,7 @@ async fn issue_invoice(
     conn: &mut AsyncPgConnection,
     account: &Account,
     order: &Order,
+    invoice_id: Uuid,
     today: NaiveDate,
 ) -> ApiResult<Invoice> {
     let on_terms = order.settlement == "invoice" && order.total_due > Decimal::ZERO;
@@ -768,7 +783,7 @@ async fn issue_invoice(
         today
     };
     let invoice = Invoice {
-        id: Uuid::now_v7(),
+        id: invoice_id,
         account_id: account.id,
         order_id: order.id,
         number: next_number(conn, "invoice", "INV").await?,
@@ -858,7 +873,12 @@ pub async fn recover_pending_orders(state: &AppState) -> ApiResult<usize> {
             },
             request_id: format!("recovery-{}", Uuid::new_v4()),
         };
-        match charge_and_finalise(state, &mut conn, &caller, account_id, order_id).await {
+        let order: Order = orders::table
+            .find(order_id)
+            .select(Order::as_select())
+            .first(&mut conn)
+            .await?;
+        match charge_and_finalise(state, &mut conn, &caller, account_id, order).await {
             Ok(_) => settled += 1,
             Err(error) => {
                 tracing::warn!(order = %order_id, error = %error, "pending order not completed")

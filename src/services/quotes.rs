@@ -467,7 +467,7 @@ pub async fn accept(
         .await?;
         idempotency::claim(conn, account_id, &key, &fingerprint, order.id, now).await?;
         let order_id = order.id;
-        let body = finalise(state, conn, caller, order, None, true).await?;
+        let body = finalise(state, conn, caller, &account, order, None, true).await?;
         diesel::update(quotes::table.find(quote_id))
             .set((
                 quotes::status.eq("accepted"),

@@ -10,8 +10,9 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Role;
+use crate::auth::reach::{AccountScope, check_reach};
 use crate::db::models::{NewSubscription, Subscription};
-use crate::db::schema::subscriptions;
+use crate::db::schema::{accounts, subscriptions};
 use crate::domain::money::{Currency, round_to_minor};
 use crate::domain::period::{BillingFrequency, Period};
 use crate::error::{
@@ -122,16 +123,41 @@ pub async fn get(
     subscription_id: Uuid,
 ) -> ApiResult<SubscriptionDetail> {
     let mut conn = state.pool.get().await?;
-    account_in_reach(&mut conn, caller, account_id).await?;
-    let row = subscriptions::table
+    // One round trip on the hot path: the subscription with the account facts reach needs.
+    let found: Option<(Subscription, String, Option<String>)> = subscriptions::table
+        .inner_join(accounts::table)
         .filter(subscriptions::account_id.eq(account_id))
         .filter(subscriptions::id.eq(subscription_id))
-        .select(Subscription::as_select())
+        .select((
+            Subscription::as_select(),
+            accounts::kind,
+            accounts::representative_id,
+        ))
         .first(&mut conn)
         .await
-        .optional()?
-        .ok_or_else(ApiError::not_found)?;
-    detail(state, row)
+        .optional()?;
+    match found {
+        Some((row, kind, representative_id)) => {
+            let kind = kind
+                .parse()
+                .map_err(|e: String| internal_error("stored account kind", &e))?;
+            check_reach(
+                &caller.principal,
+                &AccountScope {
+                    id: account_id,
+                    kind,
+                    representative_id: representative_id.as_deref(),
+                },
+            )?;
+            detail(state, row)
+        }
+        None => {
+            // No such subscription here: answer exactly as for the account (404, or the
+            // 403 that points a contact to its portal).
+            account_in_reach(&mut conn, caller, account_id).await?;
+            Err(ApiError::not_found())
+        }
+    }
 }
 
 /// What an import will insert, once validated against the catalog and the date.
