@@ -150,7 +150,7 @@ impl Worker {
                 let owned = half / opts.connections;
                 let k = self.iteration - 1;
                 let n = half + 1 + self.index + opts.connections * (k % owned);
-                let frequency = if (k / owned) % 2 == 0 {
+                let frequency = if (k / owned).is_multiple_of(2) {
                     "annual"
                 } else {
                     "monthly"
@@ -204,7 +204,7 @@ async fn run_connection(opts: Options, index: u64, warmup_end: Instant, end: Ins
     let mut tally = Tally::default();
     let mut worker = Worker {
         index,
-        rng: Rng(0x9E37_79B9_7F4A_7C15 ^ (index + 1) * 0x2545_F491),
+        rng: Rng(0x9E37_79B9_7F4A_7C15 ^ ((index + 1) * 0x2545_F491)),
         iteration: 0,
     };
     let mut conn = match Connection::open(&opts.host).await {
