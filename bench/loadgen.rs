@@ -175,7 +175,10 @@ impl Worker {
                 Ok(added == 200 && placed == 201)
             }
             "assign" => {
-                let n = 1 + self.rng.below(opts.accounts);
+                // Each connection owns the accounts n with (n - 1) % connections == index.
+                let n = 1
+                    + self.index
+                    + opts.connections * self.rng.below(opts.accounts / opts.connections);
                 let path = format!(
                     "/v1/accounts/{}/subscriptions/{}/assignments/{}",
                     account(n),

@@ -1,5 +1,6 @@
 -- What PUT and DELETE /v1/accounts/{a}/subscriptions/{s}/assignments/{u} do in the database.
-\set n random(1, :accounts)
+-- Each client owns its accounts, as the load generator's connections do.
+\set n 1 + :client_id + :nclients * random(0, :accounts / :nclients - 1)
 BEGIN;
 SELECT * FROM accounts WHERE id = bench_uuid(1, :n) LIMIT 1 FOR NO KEY UPDATE;
 SELECT * FROM subscriptions WHERE account_id = bench_uuid(1, :n) AND id = bench_uuid(2, :n) LIMIT 1 FOR NO KEY UPDATE;

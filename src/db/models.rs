@@ -74,6 +74,11 @@ pub struct Account {
     pub payment_terms_days: i32,
     /// Orders of this account must name a purchase order number.
     pub po_required: bool,
+    /// Short human number of the account; prefixes its invoice series.
+    pub number: i64,
+    /// Invoices issued so far: the account's gapless invoice series.
+    #[serde(skip)]
+    pub invoices_issued: i32,
 }
 
 #[derive(Debug, Insertable)]

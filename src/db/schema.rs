@@ -27,6 +27,8 @@ diesel::table! {
         updated_at -> Timestamptz,
         payment_terms_days -> Int4,
         po_required -> Bool,
+        number -> Int8,
+        invoices_issued -> Int4,
     }
 }
 

@@ -674,7 +674,6 @@ pub(crate) async fn finalise(
             .execute(conn)
             .await?;
     }
-    // The invoice is written last (below): its gapless number is a row lock held to commit.
     let invoice_id = Uuid::now_v7();
     let mut view = order_view(state, conn, completed.clone()).await?;
     view.invoice_id = Some(invoice_id);
@@ -782,11 +781,18 @@ async fn issue_invoice(
     } else {
         today
     };
+    // The account row is locked by this transaction already: its own counter makes the
+    // series gapless without a lock shared by every account.
+    let issued: i32 = diesel::update(accounts::table.find(account.id))
+        .set(accounts::invoices_issued.eq(accounts::invoices_issued + 1))
+        .returning(accounts::invoices_issued)
+        .get_result(conn)
+        .await?;
     let invoice = Invoice {
         id: invoice_id,
         account_id: account.id,
         order_id: order.id,
-        number: next_number(conn, "invoice", "INV").await?,
+        number: format!("INV-{:06}-{issued:04}", account.number),
         status: if on_terms { "open" } else { "paid" }.to_owned(),
         currency: order.currency.clone(),
         subtotal: order.subtotal,
