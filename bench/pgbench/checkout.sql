@@ -83,6 +83,6 @@ INSERT INTO audit_events (id, account_id, actor_sub, actor_role, action, subject
 UPDATE accounts SET invoices_issued = invoices_issued + 1 WHERE id = bench_uuid(1, :n) RETURNING invoices_issued AS invoice_number \gset
 INSERT INTO invoices (id, account_id, order_id, number, status, currency, subtotal, tax_rate, tax, reverse_charge, credit_applied,
                       credit_created, total_due, amount_paid, issued_on, due_on, paid_at, created_at)
-    VALUES (gen_random_uuid(), bench_uuid(1, :n), :order_id, 'INV-' || :invoice_number, 'paid', 'USD', 290.00, 0, 0.00, false,
+    VALUES (gen_random_uuid(), bench_uuid(1, :n), :order_id, 'INV-' || :n || '-' || :invoice_number, 'paid', 'USD', 290.00, 0, 0.00, false,
             0.00, 0.00, 290.00, 290.00, current_date, current_date, now(), now());
 COMMIT;

@@ -179,7 +179,7 @@ pub async fn list_accounts(
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/accounts/{account_id}")]
+#[get("")]
 pub async fn get_account(
     state: web::Data<AppState>,
     caller: Caller,
@@ -204,7 +204,7 @@ pub async fn get_account(
         (status = 412, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[patch("/accounts/{account_id}")]
+#[patch("")]
 pub async fn patch_account(
     state: web::Data<AppState>,
     caller: Caller,
@@ -239,7 +239,7 @@ pub async fn patch_account(
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[put("/accounts/{account_id}/payment-method")]
+#[put("/payment-method")]
 pub async fn put_payment_method(
     state: web::Data<AppState>,
     caller: Caller,

@@ -19,7 +19,7 @@ use crate::services::licenses::{self, AssignmentView, BulkInput, BulkResponse};
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/accounts/{account_id}/subscriptions/{subscription_id}/assignments")]
+#[get("/subscriptions/{subscription_id}/assignments")]
 pub async fn list_assignments(
     state: web::Data<AppState>,
     caller: Caller,
@@ -56,7 +56,7 @@ pub async fn list_assignments(
          description = "`no-licenses-available` (with `licenses_available`), `trial-expired`, or the subscription has ended"),
     )
 )]
-#[put("/accounts/{account_id}/subscriptions/{subscription_id}/assignments/{user_id}")]
+#[put("/subscriptions/{subscription_id}/assignments/{user_id}")]
 pub async fn put_assignment(
     state: web::Data<AppState>,
     caller: Caller,
@@ -81,7 +81,7 @@ pub async fn put_assignment(
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[delete("/accounts/{account_id}/subscriptions/{subscription_id}/assignments/{user_id}")]
+#[delete("/subscriptions/{subscription_id}/assignments/{user_id}")]
 pub async fn delete_assignment(
     state: web::Data<AppState>,
     caller: Caller,
@@ -105,7 +105,7 @@ pub async fn delete_assignment(
          description = "`no-licenses-available`: nothing was applied; `licenses_available` says how many are free"),
     )
 )]
-#[post("/accounts/{account_id}/subscriptions/{subscription_id}/assignments/bulk")]
+#[post("/subscriptions/{subscription_id}/assignments/bulk")]
 pub async fn bulk_assignments(
     state: web::Data<AppState>,
     caller: Caller,

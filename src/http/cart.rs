@@ -87,7 +87,7 @@ fn respond(state: &AppState, detail: CartDetail) -> ApiResult<HttpResponse> {
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/accounts/{account_id}/cart")]
+#[get("/cart")]
 pub async fn get_cart(
     state: web::Data<AppState>,
     caller: Caller,
@@ -114,7 +114,7 @@ pub async fn get_cart(
         (status = 422, body = Problem, content_type = "application/problem+json", description = "`no-change`, `validation-failed`"),
     )
 )]
-#[post("/accounts/{account_id}/cart/items")]
+#[post("/cart/items")]
 pub async fn add_cart_item(
     state: web::Data<AppState>,
     caller: Caller,
@@ -146,7 +146,7 @@ pub async fn add_cart_item(
         (status = 412, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[patch("/accounts/{account_id}/cart/items/{item_id}")]
+#[patch("/cart/items/{item_id}")]
 pub async fn patch_cart_item(
     state: web::Data<AppState>,
     caller: Caller,
@@ -179,7 +179,7 @@ pub async fn patch_cart_item(
         (status = 412, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[delete("/accounts/{account_id}/cart/items/{item_id}")]
+#[delete("/cart/items/{item_id}")]
 pub async fn delete_cart_item(
     state: web::Data<AppState>,
     caller: Caller,
@@ -206,7 +206,7 @@ pub async fn delete_cart_item(
         (status = 422, body = Problem, content_type = "application/problem+json", description = "`cart-empty`"),
     )
 )]
-#[get("/accounts/{account_id}/cart/quote")]
+#[get("/cart/quote")]
 pub async fn get_quote(
     state: web::Data<AppState>,
     caller: Caller,
@@ -241,7 +241,7 @@ pub async fn get_quote(
          description = "`payment-method-required`, `vat-id-required` (with `requirements`), `cart-empty`, `idempotency-key-reused`, `validation-failed`"),
     )
 )]
-#[post("/accounts/{account_id}/cart/checkout")]
+#[post("/cart/checkout")]
 pub async fn checkout_cart(
     state: web::Data<AppState>,
     caller: Caller,

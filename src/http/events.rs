@@ -67,7 +67,7 @@ impl From<AuditEvent> for EventView {
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/accounts/{account_id}/events")]
+#[get("/events")]
 pub async fn list_events(
     state: web::Data<AppState>,
     caller: Caller,

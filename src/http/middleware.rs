@@ -12,6 +12,7 @@ use actix_web::{Error, HttpMessage, web};
 use tracing::Instrument;
 
 use crate::AppState;
+use crate::http::fallback::KnownRoutes;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -37,9 +38,14 @@ pub async fn observe(
     let request_id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let method = req.method().to_string();
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route = match req
+        .app_data::<web::Data<KnownRoutes>>()
+        .and_then(|k| k.pattern_of(req.path()))
+    {
+        Some(pattern) => pattern.to_owned(),
+        None if req.path().starts_with("/swagger-ui") => "/swagger-ui".to_owned(),
+        None => "unmatched".to_owned(),
+    };
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.clone());

@@ -20,7 +20,7 @@ use crate::services::orders::{self, InvoiceView, OrderView};
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/accounts/{account_id}/orders")]
+#[get("/orders")]
 pub async fn list_orders(
     state: web::Data<AppState>,
     caller: Caller,
@@ -41,7 +41,7 @@ pub async fn list_orders(
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/accounts/{account_id}/orders/{order_id}")]
+#[get("/orders/{order_id}")]
 pub async fn get_order(
     state: web::Data<AppState>,
     caller: Caller,
@@ -62,7 +62,7 @@ pub async fn get_order(
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/accounts/{account_id}/invoices")]
+#[get("/invoices")]
 pub async fn list_invoices(
     state: web::Data<AppState>,
     caller: Caller,
@@ -83,7 +83,7 @@ pub async fn list_invoices(
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/accounts/{account_id}/invoices/{invoice_id}")]
+#[get("/invoices/{invoice_id}")]
 pub async fn get_invoice(
     state: web::Data<AppState>,
     caller: Caller,
@@ -107,7 +107,7 @@ pub async fn get_invoice(
         (status = 409, body = Problem, content_type = "application/problem+json", description = "The invoice is paid already"),
     )
 )]
-#[post("/accounts/{account_id}/invoices/{invoice_id}/payments")]
+#[post("/invoices/{invoice_id}/payments")]
 pub async fn record_invoice_payment(
     state: web::Data<AppState>,
     caller: Caller,

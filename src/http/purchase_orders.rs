@@ -19,7 +19,7 @@ use crate::services::purchase_orders::{self, CreatePurchaseOrder, PurchaseOrderV
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/accounts/{account_id}/purchase-orders")]
+#[get("/purchase-orders")]
 pub async fn list_purchase_orders(
     state: web::Data<AppState>,
     caller: Caller,
@@ -43,7 +43,7 @@ pub async fn list_purchase_orders(
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`purchase-order-exists`"),
     )
 )]
-#[post("/accounts/{account_id}/purchase-orders")]
+#[post("/purchase-orders")]
 pub async fn create_purchase_order(
     state: web::Data<AppState>,
     caller: Caller,

@@ -32,7 +32,7 @@ pub struct WithdrawQuote {
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/accounts/{account_id}/quotes")]
+#[get("/quotes")]
 pub async fn list_quotes(
     state: web::Data<AppState>,
     caller: Caller,
@@ -59,7 +59,7 @@ pub async fn list_quotes(
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/accounts/{account_id}/quotes/{quote_id}")]
+#[get("/quotes/{quote_id}")]
 pub async fn get_quote_document(
     state: web::Data<AppState>,
     caller: Caller,
@@ -83,7 +83,7 @@ pub async fn get_quote_document(
         (status = 409, body = Problem, content_type = "application/problem+json", description = "An item breaks a rule now"),
     )
 )]
-#[post("/accounts/{account_id}/quotes")]
+#[post("/quotes")]
 pub async fn create_quote(
     state: web::Data<AppState>,
     caller: Caller,
@@ -113,7 +113,7 @@ pub async fn create_quote(
          description = "`purchase-order-expired`, `purchase-order-limit-exceeded`, `idempotency-key-reused`, `validation-failed`"),
     )
 )]
-#[post("/accounts/{account_id}/quotes/{quote_id}/accept")]
+#[post("/quotes/{quote_id}/accept")]
 pub async fn accept_quote(
     state: web::Data<AppState>,
     caller: Caller,
@@ -154,7 +154,7 @@ pub async fn accept_quote(
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`quote-expired`, `quote-not-open`"),
     )
 )]
-#[post("/accounts/{account_id}/quotes/{quote_id}/reject")]
+#[post("/quotes/{quote_id}/reject")]
 pub async fn reject_quote(
     state: web::Data<AppState>,
     caller: Caller,
@@ -185,7 +185,7 @@ pub async fn reject_quote(
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`quote-expired`, `quote-not-open`"),
     )
 )]
-#[post("/accounts/{account_id}/quotes/{quote_id}/withdraw")]
+#[post("/quotes/{quote_id}/withdraw")]
 pub async fn withdraw_quote(
     state: web::Data<AppState>,
     caller: Caller,

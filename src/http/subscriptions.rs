@@ -78,7 +78,7 @@ pub fn view(detail: SubscriptionDetail, today: NaiveDate) -> SubscriptionView {
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/accounts/{account_id}/subscriptions")]
+#[get("/subscriptions")]
 pub async fn list_subscriptions(
     state: web::Data<AppState>,
     caller: Caller,
@@ -105,7 +105,7 @@ pub async fn list_subscriptions(
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/accounts/{account_id}/subscriptions/{subscription_id}")]
+#[get("/subscriptions/{subscription_id}")]
 pub async fn get_subscription(
     state: web::Data<AppState>,
     caller: Caller,
@@ -133,7 +133,7 @@ pub async fn get_subscription(
          description = "`subscription-exists`: the account has a subscription to the product"),
     )
 )]
-#[post("/accounts/{account_id}/subscriptions")]
+#[post("/subscriptions")]
 pub async fn import_subscription(
     state: web::Data<AppState>,
     caller: Caller,

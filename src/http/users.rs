@@ -42,7 +42,7 @@ impl From<User> for UserView {
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/accounts/{account_id}/users")]
+#[get("/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
     caller: Caller,
@@ -71,7 +71,7 @@ pub async fn list_users(
          description = "`duplicate-email`: the email is already used in the account"),
     )
 )]
-#[post("/accounts/{account_id}/users")]
+#[post("/users")]
 pub async fn create_user(
     state: web::Data<AppState>,
     caller: Caller,
@@ -91,7 +91,7 @@ pub async fn create_user(
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[delete("/accounts/{account_id}/users/{user_id}")]
+#[delete("/users/{user_id}")]
 pub async fn delete_user(
     state: web::Data<AppState>,
     caller: Caller,
