@@ -18,6 +18,40 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 /// Any number; it only has to be the same for every process migrating this database.
 const MIGRATION_LOCK_KEY: i64 = 0x0062_696c_6c69_6e67;
 
+/// One page of an account's rows of `$table`, newest first (`created_at`, then `id`), after
+/// the row `starting_after` names — which must be a row of the same list, else 422. Evaluates
+/// to the `limit + 1` rows fetched (the extra one tells whether there is more).
+#[macro_export]
+macro_rules! newest_first_page {
+    ($conn:expr, $table:ident, $account_id:expr, $params:expr, $limit:expr, $selection:expr) => {{
+        use $crate::db::schema::$table as t;
+        let mut query = t::table
+            .filter(t::account_id.eq($account_id))
+            .select($selection)
+            .into_boxed();
+        if let Some(cursor) = $params.starting_after {
+            let (created_at, id) = t::table
+                .filter(t::account_id.eq($account_id))
+                .filter(t::id.eq(cursor))
+                .select((t::created_at, t::id))
+                .first::<(chrono::DateTime<chrono::Utc>, uuid::Uuid)>($conn)
+                .await
+                .optional()?
+                .ok_or_else($crate::http::pagination::unknown_cursor)?;
+            query = query.filter(
+                t::created_at
+                    .lt(created_at)
+                    .or(t::created_at.eq(created_at).and(t::id.lt(id))),
+            );
+        }
+        query
+            .order((t::created_at.desc(), t::id.desc()))
+            .limit($limit + 1)
+            .load($conn)
+            .await?
+    }};
+}
+
 pub type DbPool = Pool<AsyncPgConnection>;
 pub type DbConn = Object<AsyncPgConnection>;
 

@@ -13,7 +13,7 @@ use crate::db::models::{Invoice, Order, OrderItem, OrderLine, Subscription};
 use crate::db::schema::{invoices, order_items, order_lines, orders, subscriptions};
 use crate::domain::period::BillingFrequency;
 use crate::error::{ApiError, ApiResult, internal_error};
-use crate::http::pagination::{ListParams, unknown_cursor};
+use crate::http::pagination::ListParams;
 use crate::services::Caller;
 use crate::services::access::account_in_reach;
 use crate::services::invoice_payments::{PaymentView, payments_of};
@@ -266,30 +266,14 @@ pub async fn list_orders(
     let limit = params.limit()?;
     let mut conn = state.pool.get().await?;
     account_in_reach(&mut conn, caller, account_id).await?;
-    let mut query = orders::table
-        .filter(orders::account_id.eq(account_id))
-        .select(Order::as_select())
-        .into_boxed();
-    if let Some(cursor) = params.starting_after {
-        let (created_at, id) = orders::table
-            .filter(orders::account_id.eq(account_id))
-            .filter(orders::id.eq(cursor))
-            .select((orders::created_at, orders::id))
-            .first::<(DateTime<Utc>, Uuid)>(&mut conn)
-            .await
-            .optional()?
-            .ok_or_else(unknown_cursor)?;
-        query = query.filter(
-            orders::created_at
-                .lt(created_at)
-                .or(orders::created_at.eq(created_at).and(orders::id.lt(id))),
-        );
-    }
-    let rows = query
-        .order((orders::created_at.desc(), orders::id.desc()))
-        .limit(limit + 1)
-        .load(&mut conn)
-        .await?;
+    let rows: Vec<Order> = crate::newest_first_page!(
+        &mut conn,
+        orders,
+        account_id,
+        params,
+        limit,
+        Order::as_select()
+    );
     let mut views = Vec::with_capacity(rows.len());
     for order in rows {
         views.push(order_view(state, &mut conn, order).await?);
@@ -325,30 +309,14 @@ pub async fn list_invoices(
     let limit = params.limit()?;
     let mut conn = state.pool.get().await?;
     account_in_reach(&mut conn, caller, account_id).await?;
-    let mut query = invoices::table
-        .filter(invoices::account_id.eq(account_id))
-        .select(Invoice::as_select())
-        .into_boxed();
-    if let Some(cursor) = params.starting_after {
-        let (created_at, id) = invoices::table
-            .filter(invoices::account_id.eq(account_id))
-            .filter(invoices::id.eq(cursor))
-            .select((invoices::created_at, invoices::id))
-            .first::<(DateTime<Utc>, Uuid)>(&mut conn)
-            .await
-            .optional()?
-            .ok_or_else(unknown_cursor)?;
-        query = query.filter(
-            invoices::created_at
-                .lt(created_at)
-                .or(invoices::created_at.eq(created_at).and(invoices::id.lt(id))),
-        );
-    }
-    let rows = query
-        .order((invoices::created_at.desc(), invoices::id.desc()))
-        .limit(limit + 1)
-        .load(&mut conn)
-        .await?;
+    let rows: Vec<Invoice> = crate::newest_first_page!(
+        &mut conn,
+        invoices,
+        account_id,
+        params,
+        limit,
+        Invoice::as_select()
+    );
     let mut views = Vec::with_capacity(rows.len());
     for invoice in rows {
         views.push(invoice_view(&mut conn, invoice).await?);

@@ -14,7 +14,7 @@ use crate::db::models::{Account, PurchaseOrder};
 use crate::db::schema::{orders, purchase_orders};
 use crate::domain::money::round_to_minor;
 use crate::error::{ApiError, ApiResult, ErrorCode, violated_constraint};
-use crate::http::pagination::{ListParams, unknown_cursor};
+use crate::http::pagination::ListParams;
 use crate::services::Caller;
 use crate::services::access::{account_in_reach, account_in_reach_for_update};
 use crate::services::audit::{self, Event, snapshot};
@@ -204,35 +204,14 @@ pub async fn list(
     let limit = params.limit()?;
     let mut conn = state.pool.get().await?;
     account_in_reach(&mut conn, caller, account_id).await?;
-    let mut query = purchase_orders::table
-        .filter(purchase_orders::account_id.eq(account_id))
-        .select(PurchaseOrder::as_select())
-        .into_boxed();
-    if let Some(cursor) = params.starting_after {
-        let (created_at, id) = purchase_orders::table
-            .filter(purchase_orders::account_id.eq(account_id))
-            .filter(purchase_orders::id.eq(cursor))
-            .select((purchase_orders::created_at, purchase_orders::id))
-            .first::<(chrono::DateTime<Utc>, Uuid)>(&mut conn)
-            .await
-            .optional()?
-            .ok_or_else(unknown_cursor)?;
-        query = query.filter(
-            purchase_orders::created_at
-                .lt(created_at)
-                .or(purchase_orders::created_at
-                    .eq(created_at)
-                    .and(purchase_orders::id.lt(id))),
-        );
-    }
-    let rows = query
-        .order((
-            purchase_orders::created_at.desc(),
-            purchase_orders::id.desc(),
-        ))
-        .limit(limit + 1)
-        .load(&mut conn)
-        .await?;
+    let rows: Vec<PurchaseOrder> = crate::newest_first_page!(
+        &mut conn,
+        purchase_orders,
+        account_id,
+        params,
+        limit,
+        PurchaseOrder::as_select()
+    );
     let mut views = Vec::with_capacity(rows.len());
     for po in rows {
         views.push(view(&mut conn, po).await?);

@@ -24,7 +24,7 @@ use crate::domain::period::{BillingFrequency, Period};
 use crate::domain::plan_change::Actor;
 use crate::domain::proration::Totals;
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
-use crate::http::pagination::{ListParams, unknown_cursor};
+use crate::http::pagination::ListParams;
 use crate::services::Caller;
 use crate::services::access::{account_in_reach, account_in_reach_for_update, account_kind};
 use crate::services::audit::{self, Event};
@@ -576,30 +576,14 @@ pub async fn list(
     let limit = params.limit()?;
     let mut conn = state.pool.get().await?;
     account_in_reach(&mut conn, caller, account_id).await?;
-    let mut query = quotes::table
-        .filter(quotes::account_id.eq(account_id))
-        .select(Quote::as_select())
-        .into_boxed();
-    if let Some(cursor) = params.starting_after {
-        let (created_at, id) = quotes::table
-            .filter(quotes::account_id.eq(account_id))
-            .filter(quotes::id.eq(cursor))
-            .select((quotes::created_at, quotes::id))
-            .first::<(DateTime<Utc>, Uuid)>(&mut conn)
-            .await
-            .optional()?
-            .ok_or_else(unknown_cursor)?;
-        query = query.filter(
-            quotes::created_at
-                .lt(created_at)
-                .or(quotes::created_at.eq(created_at).and(quotes::id.lt(id))),
-        );
-    }
-    let rows = query
-        .order((quotes::created_at.desc(), quotes::id.desc()))
-        .limit(limit + 1)
-        .load(&mut conn)
-        .await?;
+    let rows: Vec<Quote> = crate::newest_first_page!(
+        &mut conn,
+        quotes,
+        account_id,
+        params,
+        limit,
+        Quote::as_select()
+    );
     Ok((rows, limit))
 }
 

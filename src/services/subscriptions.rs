@@ -18,7 +18,7 @@ use crate::domain::period::{BillingFrequency, Period};
 use crate::error::{
     ApiError, ApiResult, ErrorCode, FieldError, internal_error, violated_constraint,
 };
-use crate::http::pagination::{ListParams, unknown_cursor};
+use crate::http::pagination::ListParams;
 use crate::services::Caller;
 use crate::services::access::{account_in_reach, account_in_reach_for_update};
 use crate::services::audit::{self, Event, snapshot};
@@ -83,32 +83,14 @@ pub async fn list(
     let limit = params.limit()?;
     let mut conn = state.pool.get().await?;
     account_in_reach(&mut conn, caller, account_id).await?;
-    let mut query = subscriptions::table
-        .filter(subscriptions::account_id.eq(account_id))
-        .select(Subscription::as_select())
-        .into_boxed();
-    if let Some(cursor) = params.starting_after {
-        let (created_at, id) = subscriptions::table
-            .filter(subscriptions::account_id.eq(account_id))
-            .filter(subscriptions::id.eq(cursor))
-            .select((subscriptions::created_at, subscriptions::id))
-            .first::<(chrono::DateTime<chrono::Utc>, Uuid)>(&mut conn)
-            .await
-            .optional()?
-            .ok_or_else(unknown_cursor)?;
-        query = query.filter(
-            subscriptions::created_at
-                .lt(created_at)
-                .or(subscriptions::created_at
-                    .eq(created_at)
-                    .and(subscriptions::id.lt(id))),
-        );
-    }
-    let rows = query
-        .order((subscriptions::created_at.desc(), subscriptions::id.desc()))
-        .limit(limit + 1)
-        .load(&mut conn)
-        .await?;
+    let rows: Vec<Subscription> = crate::newest_first_page!(
+        &mut conn,
+        subscriptions,
+        account_id,
+        params,
+        limit,
+        Subscription::as_select()
+    );
     let details = rows
         .into_iter()
         .map(|row| detail(state, row))

@@ -11,7 +11,7 @@ use crate::db::models::{NewUser, User};
 use crate::db::schema::users;
 use crate::domain::account::is_plausible_email;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, violated_constraint};
-use crate::http::pagination::{ListParams, unknown_cursor};
+use crate::http::pagination::ListParams;
 use crate::services::Caller;
 use crate::services::access::{account_in_reach, account_in_reach_for_update};
 use crate::services::audit::{self, Event, snapshot};
@@ -35,30 +35,14 @@ pub async fn list(
     let limit = params.limit()?;
     let mut conn = state.pool.get().await?;
     account_in_reach(&mut conn, caller, account_id).await?;
-    let mut query = users::table
-        .filter(users::account_id.eq(account_id))
-        .select(User::as_select())
-        .into_boxed();
-    if let Some(cursor) = params.starting_after {
-        let (created_at, id) = users::table
-            .filter(users::account_id.eq(account_id))
-            .filter(users::id.eq(cursor))
-            .select((users::created_at, users::id))
-            .first::<(chrono::DateTime<chrono::Utc>, Uuid)>(&mut conn)
-            .await
-            .optional()?
-            .ok_or_else(unknown_cursor)?;
-        query = query.filter(
-            users::created_at
-                .lt(created_at)
-                .or(users::created_at.eq(created_at).and(users::id.lt(id))),
-        );
-    }
-    let rows = query
-        .order((users::created_at.desc(), users::id.desc()))
-        .limit(limit + 1)
-        .load(&mut conn)
-        .await?;
+    let rows: Vec<User> = crate::newest_first_page!(
+        &mut conn,
+        users,
+        account_id,
+        params,
+        limit,
+        User::as_select()
+    );
     Ok((rows, limit))
 }
 
