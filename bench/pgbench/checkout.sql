@@ -13,7 +13,6 @@ SELECT * FROM carts WHERE account_id = bench_uuid(1, :n) AND status <> 'checked_
 INSERT INTO carts (id, account_id, status) VALUES (gen_random_uuid(), bench_uuid(1, :n), 'open') ON CONFLICT DO NOTHING;
 SELECT id AS cart_id FROM carts WHERE account_id = bench_uuid(1, :n) AND status <> 'checked_out' LIMIT 1 \gset
 SELECT * FROM subscriptions WHERE account_id = bench_uuid(1, :n) AND id = bench_uuid(2, :n) LIMIT 1;
-SELECT * FROM subscriptions WHERE account_id = bench_uuid(1, :n) AND product_id = '00000000-0000-4000-8000-000000000001' LIMIT 1;
 DELETE FROM cart_items WHERE cart_id = :cart_id AND product_id = '00000000-0000-4000-8000-000000000001' RETURNING *;
 INSERT INTO cart_items (id, cart_id, account_id, type, product_id, subscription_id, plan_id, billing_frequency, quantity, created_at)
     VALUES (gen_random_uuid(), :cart_id, bench_uuid(1, :n), 'change', '00000000-0000-4000-8000-000000000001', bench_uuid(2, :n),

@@ -259,10 +259,16 @@ pub async fn checkout_cart(
         body.into_inner(),
     )
     .await?;
+    Ok(order_placed(outcome))
+}
+
+/// The response to a request that places an order (checkout, quote acceptance): the order,
+/// marked `Idempotent-Replayed` when it is the stored response of an earlier request.
+pub fn order_placed(outcome: checkout::CheckoutOutcome) -> HttpResponse {
     let mut response =
         HttpResponse::build(StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::CREATED));
     if outcome.replayed {
         response.insert_header(("Idempotent-Replayed", "true"));
     }
-    Ok(response.json(outcome.body))
+    response.json(outcome.body)
 }

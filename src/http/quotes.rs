@@ -1,7 +1,6 @@
 //! Quotes: a representative sends one from the cart; the corporate contact accepts or
 //! rejects it; the representative may withdraw it.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -9,6 +8,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{ApiResult, Problem};
+use crate::http::cart::order_placed;
 use crate::http::extract::Json;
 use crate::http::pagination::{List, ListParams};
 use crate::services::Caller;
@@ -135,12 +135,7 @@ pub async fn accept_quote(
         body.into_inner(),
     )
     .await?;
-    let mut response =
-        HttpResponse::build(StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::CREATED));
-    if outcome.replayed {
-        response.insert_header(("Idempotent-Replayed", "true"));
-    }
-    Ok(response.json(outcome.body))
+    Ok(order_placed(outcome))
 }
 
 /// Reject a quote with a reason (corporate contact).

@@ -137,13 +137,15 @@ fn quantity_in_range(quantity: i32) -> ApiResult<i32> {
     }
 }
 
-/// Turns a request into a target with catalog ids, filling a `change` from the subscription.
+/// Turns a request into a target with catalog ids, filling a `change` from the subscription;
+/// returns the account's subscription to the item's product too (one per product), which the
+/// rules are checked against.
 async fn resolve(
     state: &AppState,
     conn: &mut AsyncPgConnection,
     account: &Account,
     input: &CartItemInput,
-) -> ApiResult<ItemTarget> {
+) -> ApiResult<(ItemTarget, Option<Subscription>)> {
     let catalog = state.catalog.get();
     match input {
         CartItemInput::Change {
@@ -178,7 +180,7 @@ async fn resolve(
                         )
                     })?,
             };
-            Ok(ItemTarget {
+            let target = ItemTarget {
                 item_id: Uuid::now_v7(),
                 subscribe: false,
                 product_id: subscription.product_id,
@@ -189,7 +191,8 @@ async fn resolve(
                     None => rules::frequency(&subscription.billing_frequency)?,
                 },
                 quantity: quantity_in_range(quantity.unwrap_or(subscription.quantity))?,
-            })
+            };
+            Ok((target, Some(subscription)))
         }
         CartItemInput::Subscribe {
             product,
@@ -203,7 +206,7 @@ async fn resolve(
             let plan = product
                 .plan_by_code(plan)
                 .ok_or_else(|| ApiError::invalid_field("plan", "no such plan for this product"))?;
-            Ok(ItemTarget {
+            let target = ItemTarget {
                 item_id: Uuid::now_v7(),
                 subscribe: true,
                 product_id: product.id,
@@ -211,27 +214,29 @@ async fn resolve(
                 plan_id: plan.id,
                 frequency: *billing_frequency,
                 quantity: quantity_in_range(*quantity)?,
-            })
+            };
+            let current = subscription_for_product(conn, account.id, product.id, false).await?;
+            Ok((target, current))
         }
     }
 }
 
-/// Checks the target against the rules for this caller, now.
-async fn check(
+/// Checks the target against the rules for this caller, now, with `current` the account's
+/// subscription to the target's product.
+fn check(
     state: &AppState,
-    conn: &mut AsyncPgConnection,
     caller: &Caller,
     account: &Account,
     target: &ItemTarget,
+    current: Option<&Subscription>,
 ) -> ApiResult<()> {
-    let current = subscription_for_product(conn, account.id, target.product_id, false).await?;
     rules::check_and_price(
         &state.catalog.get(),
         rules::actor(&caller.principal, account)?,
         rules::currency(account)?,
         state.clock.today(),
         target,
-        current.as_ref(),
+        current,
     )?;
     Ok(())
 }
@@ -280,8 +285,8 @@ pub async fn add_item(
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
         let (account, cart) = editable_cart(conn, caller, account_id, if_match).await?;
-        let target = resolve(state, conn, &account, &input).await?;
-        check(state, conn, caller, &account, &target).await?;
+        let (target, current) = resolve(state, conn, &account, &input).await?;
+        check(state, caller, &account, &target, current.as_ref())?;
         // One item per product: a second replaces the first.
         let replaced: Option<CartItem> = diesel::delete(
             cart_items::table
@@ -386,7 +391,8 @@ pub async fn patch_item(
             },
             quantity: quantity_in_range(patch.quantity.unwrap_or(before.quantity))?,
         };
-        check(state, conn, caller, &account, &target).await?;
+        let current = subscription_for_product(conn, account_id, target.product_id, false).await?;
+        check(state, caller, &account, &target, current.as_ref())?;
         let after: CartItem = diesel::update(cart_items::table.find(item_id))
             .set((
                 cart_items::plan_id.eq(target.plan_id),

@@ -2,7 +2,6 @@
 //! pagination, and the audit trail.
 
 use actix_web::http::Method;
-use actix_web::test::TestRequest;
 use serde_json::json;
 
 use crate::helpers::TestApp;
@@ -135,28 +134,24 @@ async fn patch_respects_if_match_and_clears_with_null() {
     let contact = app.contact(id);
 
     let stale = app
-        .call(
-            TestRequest::default()
-                .method(Method::PATCH)
-                .uri(&path)
-                .insert_header(("Authorization", format!("Bearer {contact}")))
-                .insert_header(("If-Match", "\"7\""))
-                .set_json(json!({"name": "New name"}))
-                .to_request(),
+        .send_with(
+            Method::PATCH,
+            &path,
+            Some(&contact),
+            &[("If-Match", "\"7\"")],
+            Some(json!({"name": "New name"})),
         )
         .await;
     stale.assert_problem(412, "version-mismatch");
     assert_eq!(stale.body["current_version"], json!(1));
 
     let fresh = app
-        .call(
-            TestRequest::default()
-                .method(Method::PATCH)
-                .uri(&path)
-                .insert_header(("Authorization", format!("Bearer {contact}")))
-                .insert_header(("If-Match", "\"1\""))
-                .set_json(json!({"vat_id": null, "billing_contact": {"name": "Erika", "email": "erika@muster.example"}}))
-                .to_request(),
+        .send_with(
+            Method::PATCH,
+            &path,
+            Some(&contact),
+            &[("If-Match", "\"1\"")],
+            Some(json!({"vat_id": null, "billing_contact": {"name": "Erika", "email": "erika@muster.example"}})),
         )
         .await;
     fresh.assert_status(200);

@@ -946,13 +946,12 @@ async fn cart_items_are_one_per_product_and_versioned() {
 
     // If-Match on cart edits.
     let stale = app
-        .call(
-            actix_web::test::TestRequest::post()
-                .uri(&format!("/v1/accounts/{account}/cart/items"))
-                .insert_header(("Authorization", format!("Bearer {contact}")))
-                .insert_header(("If-Match", "\"2\""))
-                .set_json(json!({"type": "change", "subscription_id": subscription, "quantity": 8}))
-                .to_request(),
+        .send_with(
+            actix_web::http::Method::POST,
+            &format!("/v1/accounts/{account}/cart/items"),
+            Some(&contact),
+            &[("If-Match", "\"2\"")],
+            Some(json!({"type": "change", "subscription_id": subscription, "quantity": 8})),
         )
         .await;
     stale.assert_problem(412, "version-mismatch");

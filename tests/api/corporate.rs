@@ -38,16 +38,32 @@ async fn accept(
     key: &str,
     body: Value,
 ) -> crate::helpers::Response {
-    app.call(
-        actix_web::test::TestRequest::post()
-            .uri(&format!("/v1/accounts/{account}/quotes/{quote}/accept"))
-            .insert_header((
-                "Authorization",
-                format!("Bearer {}", app.corporate_contact(account)),
-            ))
-            .insert_header(("Idempotency-Key", key))
-            .set_json(body)
-            .to_request(),
+    accept_as(
+        app,
+        &app.corporate_contact(account),
+        account,
+        quote,
+        key,
+        body,
+    )
+    .await
+}
+
+async fn accept_as(
+    app: &TestApp,
+    token: &str,
+    account: Uuid,
+    quote: &str,
+    key: &str,
+    body: Value,
+) -> crate::helpers::Response {
+    let path = format!("/v1/accounts/{account}/quotes/{quote}/accept");
+    app.send_with(
+        actix_web::http::Method::POST,
+        &path,
+        Some(token),
+        &[("Idempotency-Key", key)],
+        Some(body),
     )
     .await
 }
@@ -473,19 +489,15 @@ async fn quotes_expire_and_decided_quotes_stay_decided() {
     .assert_problem(404, "not-found");
     // A representative does not accept for the customer.
     let open = quote_from_cart(&app, account, &[], json!({})).await;
-    let response = app
-        .call(
-            actix_web::test::TestRequest::post()
-                .uri(&format!(
-                    "/v1/accounts/{account}/quotes/{}/accept",
-                    open["id"].as_str().expect("id")
-                ))
-                .insert_header(("Authorization", format!("Bearer {rep}")))
-                .insert_header(("Idempotency-Key", "rep-accept"))
-                .set_json(json!({}))
-                .to_request(),
-        )
-        .await;
+    let response = accept_as(
+        &app,
+        &rep,
+        account,
+        open["id"].as_str().expect("id"),
+        "rep-accept",
+        json!({}),
+    )
+    .await;
     response.assert_problem(403, "forbidden");
 }
 

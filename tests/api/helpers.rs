@@ -194,9 +194,24 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Response {
+        self.send_with(method, path, token, &[], body).await
+    }
+
+    /// A request with extra headers (`If-Match`, `Idempotency-Key`…).
+    pub async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Response {
         let mut request = TestRequest::default().method(method).uri(path);
         if let Some(token) = token {
             request = request.insert_header((header::AUTHORIZATION, format!("Bearer {token}")));
+        }
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
         }
         if let Some(body) = body {
             request = request.set_json(body);
@@ -262,17 +277,16 @@ impl TestApp {
         if_match: Option<&str>,
         body: Value,
     ) -> Response {
-        let mut request = TestRequest::post()
-            .uri(&format!("/v1/accounts/{account}/cart/checkout"))
-            .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
-            .set_json(body);
+        let mut headers = Vec::new();
         if let Some(key) = key {
-            request = request.insert_header(("Idempotency-Key", key));
+            headers.push(("Idempotency-Key", key));
         }
         if let Some(tag) = if_match {
-            request = request.insert_header((header::IF_MATCH, tag));
+            headers.push(("If-Match", tag));
         }
-        self.call(request.to_request()).await
+        let path = format!("/v1/accounts/{account}/cart/checkout");
+        self.send_with(Method::POST, &path, Some(token), &headers, Some(body))
+            .await
     }
 
     pub async fn add_item(&self, account: Uuid, token: &str, item: Value) -> Response {
