@@ -66,8 +66,12 @@ pub async fn get_quote_document(
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<web::Json<SentQuoteView>> {
     let (account_id, quote_id) = path.into_inner();
-    let quote = quotes::get(&state, &caller, account_id, quote_id).await?;
-    Ok(web::Json(quotes::view(quote, state.clock.today())))
+    let (quote, current) = quotes::get(&state, &caller, account_id, quote_id).await?;
+    Ok(web::Json(quotes::view_with_current(
+        quote,
+        state.clock.today(),
+        current,
+    )))
 }
 
 /// Send a quote (representative): the account's cart, priced and frozen with an expiry
@@ -94,14 +98,16 @@ pub async fn create_quote(
     Ok(HttpResponse::Created().json(quotes::view(quote, state.clock.today())))
 }
 
-/// Accept a quote (corporate contact): places the order at the quoted amounts and opens its
-/// invoice — exactly once per `Idempotency-Key` and once per quote.
+/// Accept a quote (corporate contact): places the order at the quoted unit prices, priced on
+/// the day of acceptance, and opens its invoice — exactly once per `Idempotency-Key` and once per quote.
 #[utoipa::path(
     tag = "quotes",
     params(
         ("account_id" = Uuid, Path),
         ("quote_id" = Uuid, Path),
         ("Idempotency-Key" = String, Header, description = "Required"),
+        ("If-Match" = Option<String>, Header,
+         description = "The `current_quote_etag` of the summary reviewed; without it, the amounts as sent must still hold"),
     ),
     request_body = AcceptQuote,
     responses(
@@ -110,7 +116,9 @@ pub async fn create_quote(
         (status = 409, body = Problem, content_type = "application/problem+json",
          description = "`quote-expired`, `quote-not-open` (accepted, rejected or withdrawn), `quote-stale` (the subscriptions changed), `idempotency-key-in-use`"),
         (status = 422, body = Problem, content_type = "application/problem+json",
-         description = "`purchase-order-expired`, `purchase-order-limit-exceeded`, `idempotency-key-reused`, `validation-failed`"),
+         description = "`vat-id-required`, `purchase-order-expired`, `purchase-order-limit-exceeded`, `idempotency-key-reused`, `validation-failed`"),
+        (status = 412, body = Problem, content_type = "application/problem+json",
+         description = "`quote-changed`: priced today the amounts differ from those reviewed; the problem carries the fresh `quote` and `quote_etag`"),
     )
 )]
 #[post("/quotes/{quote_id}/accept")]
@@ -126,12 +134,17 @@ pub async fn accept_quote(
         .headers()
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok());
+    let if_match = req
+        .headers()
+        .get(actix_web::http::header::IF_MATCH)
+        .and_then(|v| v.to_str().ok());
     let outcome = quotes::accept(
         &state,
         &caller,
         account_id,
         quote_id,
         key,
+        if_match,
         body.into_inner(),
     )
     .await?;

@@ -14,6 +14,7 @@ use crate::AppState;
 use crate::db::models::{Account, Cart, CartItem};
 use crate::domain::money::round_to_minor;
 use crate::domain::period::BillingFrequency;
+use crate::domain::plan_change::Actor;
 use crate::domain::quote::{Quote, quote};
 use crate::domain::tax::{tax_treatment, vat_id_required};
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
@@ -117,51 +118,69 @@ pub fn cart_empty() -> ApiError {
     )
 }
 
-/// Prices `items` for `account` today, checking every rule for the caller. With `lock`, the
-/// subscriptions the items act on are locked (`FOR UPDATE`) for the caller's transaction.
-pub async fn price_cart(
+/// One item to price: what it asks for, and the unit price a representative's quote bound
+/// (none for a cart item: the catalog price in force today).
+pub struct PricingInput {
+    pub target: ItemTarget,
+    pub kind: String,
+    pub bound_unit_price: Option<Decimal>,
+}
+
+/// Items checked and priced on one day, with their views, and what checkout still needs.
+pub struct PricedItems {
+    pub quote: Quote,
+    pub views: Vec<QuoteItemView>,
+    pub requirements: Vec<Requirement>,
+}
+
+/// Checks every rule for `actor` against the subscriptions as they are now and prices the
+/// items on `today` (SPEC §6): the new periods start today, proration credits the unused
+/// part of each replaced period today, tax and credit balance as the account stands. With
+/// `lock`, the subscriptions are locked (`FOR NO KEY UPDATE`) for the caller's transaction.
+pub async fn price_items(
     state: &AppState,
     conn: &mut AsyncPgConnection,
-    caller: &Caller,
     account: &Account,
-    cart: &Cart,
-    items: &[CartItem],
+    actor: Actor,
+    inputs: &[PricingInput],
     lock: bool,
-) -> ApiResult<PricedCart> {
-    if items.is_empty() {
+) -> ApiResult<PricedItems> {
+    if inputs.is_empty() {
         return Err(cart_empty());
     }
     let catalog = state.catalog.get();
     let today = state.clock.today();
     let currency = rules::currency(account)?;
-    let actor = rules::actor(&caller.principal, account)?;
-    let mut targets = Vec::with_capacity(items.len());
-    let mut priced = Vec::with_capacity(items.len());
-    for item in items {
-        let target = target_of(item)?;
+    let mut priced = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let target = &input.target;
         let current = subscription_for_product(conn, account.id, target.product_id, lock).await?;
-        priced.push(rules::check_and_price(
+        let mut item = rules::check_and_price(
             &catalog,
             actor,
             currency,
             today,
-            &target,
+            target,
             current.as_ref(),
-        )?);
-        targets.push(target);
+        )?;
+        if let Some(bound) = input.bound_unit_price {
+            item.unit_price = bound;
+        }
+        priced.push(item);
     }
     let has_vat_id = account.vat_id.is_some();
     let treatment = tax_treatment(&state.seller_country, &account.country, has_vat_id);
     let quote = quote(&priced, today, currency, &treatment, account.credit_balance);
 
-    let mut views = Vec::with_capacity(items.len());
-    for ((item, target), quoted) in items.iter().zip(&targets).zip(&quote.items) {
+    let mut views = Vec::with_capacity(inputs.len());
+    for (input, quoted) in inputs.iter().zip(&quote.items) {
+        let target = &input.target;
         let (product, plan) = catalog
             .plan(target.plan_id)
             .ok_or_else(|| internal_error("cart plan missing from catalog", &target.plan_id))?;
         views.push(QuoteItemView {
-            item_id: item.id,
-            kind: item.kind.clone(),
+            item_id: target.item_id,
+            kind: input.kind.clone(),
             product: product.code.clone(),
             plan: plan.code.clone(),
             billing_frequency: target.frequency,
@@ -192,12 +211,43 @@ pub async fn price_cart(
             requirements.push(Requirement::VatId);
         }
     }
+    Ok(PricedItems {
+        quote,
+        views,
+        requirements,
+    })
+}
+
+/// Prices the cart's `items` for `account` today, checking every rule for the caller. With
+/// `lock`, the subscriptions the items act on are locked for the caller's transaction.
+pub async fn price_cart(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    account: &Account,
+    cart: &Cart,
+    items: &[CartItem],
+    lock: bool,
+) -> ApiResult<PricedCart> {
+    let actor = rules::actor(&caller.principal, account)?;
+    let inputs = items
+        .iter()
+        .map(|item| {
+            Ok(PricingInput {
+                target: target_of(item)?,
+                kind: item.kind.clone(),
+                bound_unit_price: None,
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let priced = price_items(state, conn, account, actor, &inputs, lock).await?;
+    let totals = priced.quote.totals;
     let mut view = QuoteView {
-        date: today,
-        currency: currency.code().to_owned(),
+        date: priced.quote.date,
+        currency: priced.quote.currency.code().to_owned(),
         cart_id: cart.id,
         cart_version: cart.version,
-        items: views,
+        items: priced.views,
         subtotal: totals.subtotal,
         tax_rate: totals.tax_rate.normalize(),
         tax: totals.tax,
@@ -205,14 +255,14 @@ pub async fn price_cart(
         credit_applied: totals.credit_applied,
         credit_created: totals.credit_created,
         total_due: totals.total_due,
-        requirements,
+        requirements: priced.requirements,
         quote_etag: String::new(),
     };
     view.quote_etag = etag(&view, account, &state.seller_country);
     Ok(PricedCart {
         view,
-        quote,
-        targets,
+        quote: priced.quote,
+        targets: inputs.into_iter().map(|i| i.target).collect(),
     })
 }
 

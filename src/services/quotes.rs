@@ -13,6 +13,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -20,9 +21,8 @@ use crate::auth::Role;
 use crate::db::models::{Account, Quote};
 use crate::db::schema::{cart_items, carts, quotes};
 use crate::domain::account::AccountKind;
-use crate::domain::period::{BillingFrequency, Period};
+use crate::domain::period::BillingFrequency;
 use crate::domain::plan_change::Actor;
-use crate::domain::proration::Totals;
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
 use crate::http::pagination::ListParams;
 use crate::services::Caller;
@@ -35,8 +35,11 @@ use crate::services::checkout::{
 };
 use crate::services::idempotency::{self, KeyState};
 use crate::services::purchase_orders;
-use crate::services::quote::{LineView, cart_empty, price_cart};
-use crate::services::rules::{self, ItemTarget};
+use crate::services::quote::{
+    LineView, PricedItems, PricingInput, QuoteItemView, Requirement, cart_empty, price_cart,
+    price_items,
+};
+use crate::services::rules::ItemTarget;
 
 /// Body of `POST /v1/accounts/{account_id}/quotes`.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -118,6 +121,14 @@ pub struct SentQuoteView {
     /// The order an acceptance placed.
     pub order_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
+    /// While the quote can be accepted (one quote read, not lists): the same items at the
+    /// quoted unit prices, priced today — the new period starts on the day of acceptance,
+    /// so the unused time credited, tax and credit balance are today's. This is what an
+    /// acceptance today places.
+    #[schema(value_type = Option<Object>)]
+    pub current_summary: Option<serde_json::Value>,
+    /// Send as `If-Match` when accepting to be invoiced exactly `current_summary`.
+    pub current_quote_etag: Option<String>,
 }
 
 fn status_of(quote: &Quote, today: NaiveDate) -> QuoteStatus {
@@ -147,7 +158,19 @@ pub fn view(quote: Quote, today: NaiveDate) -> SentQuoteView {
         decided_at: quote.decided_at,
         order_id: quote.order_id,
         created_at: quote.created_at,
+        current_summary: None,
+        current_quote_etag: None,
     }
+}
+
+/// One quote, with its summary priced today while it can be accepted.
+pub fn view_with_current(quote: Quote, today: NaiveDate, current: Option<Repriced>) -> SentQuoteView {
+    let mut view = view(quote, today);
+    if let Some(current) = current {
+        view.current_summary = Some(current.summary);
+        view.current_quote_etag = Some(current.etag);
+    }
+    view
 }
 
 fn corporate_only(account: &Account) -> ApiResult<()> {
@@ -310,95 +333,174 @@ fn stale(quote: &Quote, why: &str) -> ApiError {
     )
 }
 
-fn totals_of(summary: &serde_json::Value) -> ApiResult<Totals> {
-    let money = |key: &str| -> ApiResult<Decimal> {
-        summary[key]
-            .as_str()
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| internal_error("quote summary field", &key))
-    };
-    Ok(Totals {
-        subtotal: money("subtotal")?,
-        tax_rate: money("tax_rate")?,
-        tax: money("tax")?,
-        reverse_charge: summary["reverse_charge"].as_bool().unwrap_or(false),
-        credit_applied: money("credit_applied")?,
-        credit_created: money("credit_created")?,
-        total_due: money("total_due")?,
-    })
+
+/// The checkout summary of a representative's quote (stored as it was sent, and shown
+/// again priced on the day of acceptance): the cart's summary without the cart.
+#[derive(Debug, Clone, Serialize)]
+struct QuoteSummary<'a> {
+    date: NaiveDate,
+    currency: &'a str,
+    items: &'a [QuoteItemView],
+    subtotal: Decimal,
+    tax_rate: Decimal,
+    tax: Decimal,
+    reverse_charge: bool,
+    credit_applied: Decimal,
+    credit_created: Decimal,
+    total_due: Decimal,
 }
 
-/// Checks a sent quote against the account as it is now and drafts its order.
-async fn draft_from_quote(
+impl<'a> QuoteSummary<'a> {
+    fn of(priced: &'a PricedItems) -> QuoteSummary<'a> {
+        let totals = priced.quote.totals;
+        QuoteSummary {
+            date: priced.quote.date,
+            currency: priced.quote.currency.code(),
+            items: &priced.views,
+            subtotal: totals.subtotal,
+            tax_rate: totals.tax_rate.normalize(),
+            tax: totals.tax,
+            reverse_charge: totals.reverse_charge,
+            credit_applied: totals.credit_applied,
+            credit_created: totals.credit_created,
+            total_due: totals.total_due,
+        }
+    }
+}
+
+/// An ETag over the money of a quote summary: per item what is bought and every amount,
+/// then the totals. Dates and line texts are left out, so the same amounts on another day
+/// keep the tag; a proration credit that moved with the days changes it.
+pub fn money_etag(summary: &serde_json::Value) -> String {
+    let items: Vec<serde_json::Value> = summary["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| {
+                    let amounts: Vec<&serde_json::Value> = item["lines"]
+                        .as_array()
+                        .map(|lines| lines.iter().map(|l| &l["amount"]).collect())
+                        .unwrap_or_default();
+                    serde_json::json!([
+                        item["product"], item["plan"], item["billing_frequency"],
+                        item["quantity"], item["unit_price"], item["plan_price"],
+                        item["proration_credit"], amounts,
+                    ])
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let material = serde_json::json!([
+        items,
+        summary["currency"],
+        summary["subtotal"],
+        summary["tax_rate"],
+        summary["tax"],
+        summary["reverse_charge"],
+        summary["credit_applied"],
+        summary["credit_created"],
+        summary["total_due"],
+    ]);
+    let digest = Sha256::digest(material.to_string().as_bytes());
+    format!("\"qa-{}\"", hex::encode(&digest[..16]))
+}
+
+/// A sent quote priced on the day it is accepted (SPEC §5, §6): its items and bound unit
+/// prices, the new periods starting today, the unused time credited as of today, tax and
+/// credit balance as the account stands.
+pub struct Repriced {
+    pub summary: serde_json::Value,
+    pub etag: String,
+    pub requirements: Vec<Requirement>,
+    draft: OrderDraft,
+}
+
+/// Prices a sent quote today; refuses it as stale when a subscription changed since it was
+/// made or one of its changes no longer holds.
+pub async fn reprice(
     state: &AppState,
     conn: &mut AsyncPgConnection,
     account: &Account,
     quote: &Quote,
-) -> ApiResult<OrderDraft> {
+    lock: bool,
+) -> ApiResult<Repriced> {
+    corporate_only(account)?;
     let frozen: Vec<FrozenItem> = serde_json::from_value(quote.items.clone())
         .map_err(|e| internal_error("stored quote items", &e))?;
-    let catalog = state.catalog.get();
-    let today = state.clock.today();
-    let currency = rules::currency(account)?;
     // The quote was made by a representative: its items are held to the representative's rules.
     let actor = Actor {
         assisting: true,
         account_kind: account_kind(account)?,
     };
-    let mut items = Vec::with_capacity(frozen.len());
-    for item in frozen {
-        let current = subscription_for_product(conn, account.id, item.product_id, true).await?;
-        if item.subscription_version.is_some()
-            && current.as_ref().map(|s| s.version) != item.subscription_version
-        {
-            return Err(stale(
-                quote,
-                "a subscription changed since the quote was made.",
-            ));
+    let mut inputs = Vec::with_capacity(frozen.len());
+    for (position, item) in frozen.iter().enumerate() {
+        if item.subscription_version.is_some() {
+            let current =
+                subscription_for_product(conn, account.id, item.product_id, false).await?;
+            if current.as_ref().map(|s| s.version) != item.subscription_version {
+                return Err(stale(
+                    quote,
+                    "a subscription changed since the quote was made.",
+                ));
+            }
         }
-        let target = ItemTarget {
-            item_id: Uuid::now_v7(),
-            subscribe: item.kind == "subscribe",
-            product_id: item.product_id,
-            subscription_id: item.subscription_id,
-            plan_id: item.plan_id,
-            frequency: item.billing_frequency,
-            quantity: item.quantity,
-        };
-        if let Err(broken) =
-            rules::check_and_price(&catalog, actor, currency, today, &target, current.as_ref())
-        {
+        let item_id = quote.summary["items"][position]["item_id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(Uuid::now_v7);
+        inputs.push(PricingInput {
+            target: ItemTarget {
+                item_id,
+                subscribe: item.kind == "subscribe",
+                product_id: item.product_id,
+                subscription_id: item.subscription_id,
+                plan_id: item.plan_id,
+                frequency: item.billing_frequency,
+                quantity: item.quantity,
+            },
+            kind: item.kind.clone(),
+            bound_unit_price: Some(item.unit_price),
+        });
+    }
+    let priced = match price_items(state, conn, account, actor, &inputs, lock).await {
+        Ok(priced) => priced,
+        Err(broken) if broken.code.status().is_client_error() => {
             return Err(stale(quote, &broken.detail)
                 .with_extension("cause", serde_json::json!(broken.code.as_str())));
         }
-        items.push(DraftItem {
-            kind: item.kind,
-            target,
-            // The new period starts the day the quote is accepted, at the quoted amounts.
-            period: Period::starting(today, item.billing_frequency),
-            unit_price: item.unit_price,
-            plan_price: item.plan_price,
-            proration_credit: item.proration_credit,
-            lines: item
-                .lines
-                .into_iter()
-                .map(|l| (l.description, l.amount))
-                .collect(),
-        });
-    }
-    let totals = totals_of(&quote.summary)?;
-    if totals.credit_applied > account.credit_balance {
-        return Err(stale(
-            quote,
-            "the account's credit balance no longer covers the credit it applies.",
-        ));
-    }
-    Ok(OrderDraft {
+        Err(other) => return Err(other),
+    };
+    let summary = serde_json::to_value(QuoteSummary::of(&priced))
+        .map_err(|e| internal_error("quote summary", &e))?;
+    let draft = OrderDraft {
         source: OrderSource::Quote(quote.id),
         currency: quote.currency.clone(),
-        quote_date: today,
-        totals,
-        items,
+        quote_date: priced.quote.date,
+        totals: priced.quote.totals,
+        items: inputs
+            .iter()
+            .zip(&priced.quote.items)
+            .map(|(input, quoted)| DraftItem {
+                kind: input.kind.clone(),
+                target: input.target,
+                period: quoted.period,
+                unit_price: quoted.unit_price,
+                plan_price: quoted.plan_price,
+                proration_credit: quoted.proration_credit,
+                lines: quoted
+                    .lines
+                    .iter()
+                    .map(|l| (l.description.clone(), l.amount))
+                    .collect(),
+            })
+            .collect(),
+    };
+    Ok(Repriced {
+        etag: money_etag(&summary),
+        summary,
+        requirements: priced.requirements,
+        draft,
     })
 }
 
@@ -417,6 +519,7 @@ pub async fn accept(
     account_id: Uuid,
     quote_id: Uuid,
     idempotency_key: Option<&str>,
+    if_match: Option<&str>,
     input: AcceptQuote,
 ) -> ApiResult<CheckoutOutcome> {
     let key = idempotency::validate_key(idempotency_key)?;
@@ -450,7 +553,29 @@ pub async fn accept(
         let quote = quote_for_update(conn, account_id, quote_id).await?;
         ensure_open(&quote, state.clock.today())?;
         let po_number = clean(input.po_number.as_ref(), "po_number", 100)?;
-        let draft = draft_from_quote(state, conn, &account, &quote).await?;
+        let repriced = reprice(state, conn, &account, &quote, true).await?;
+        // What the contact reviewed: the quote as sent, or the fresh summary it was shown.
+        let reviewed = match if_match.map(str::trim) {
+            Some("*") => repriced.etag.clone(),
+            Some(tag) => tag.to_owned(),
+            None => money_etag(&quote.summary),
+        };
+        if reviewed != repriced.etag {
+            return Err(ApiError::new(
+                ErrorCode::QuoteChanged,
+                "Priced today, the quote's amounts differ from the ones reviewed (the unused time credited, tax or credit balance moved); review the fresh summary and accept again with its quote_etag as If-Match.",
+            )
+            .with_extension("quote", repriced.summary)
+            .with_extension("quote_etag", serde_json::json!(repriced.etag)));
+        }
+        if repriced.requirements.contains(&Requirement::VatId) {
+            return Err(ApiError::new(
+                ErrorCode::VatIdRequired,
+                "Add the account's VAT ID before accepting the quote.",
+            )
+            .with_extension("requirements", serde_json::json!(repriced.requirements)));
+        }
+        let draft = repriced.draft;
         purchase_orders::check_po(
             conn,
             &account,
@@ -592,15 +717,26 @@ pub async fn get(
     caller: &Caller,
     account_id: Uuid,
     quote_id: Uuid,
-) -> ApiResult<Quote> {
+) -> ApiResult<(Quote, Option<Repriced>)> {
     let mut conn = state.pool.get().await?;
-    account_in_reach(&mut conn, caller, account_id).await?;
-    quotes::table
+    let account = account_in_reach(&mut conn, caller, account_id).await?;
+    let quote: Quote = quotes::table
         .filter(quotes::account_id.eq(account_id))
         .filter(quotes::id.eq(quote_id))
         .select(Quote::as_select())
         .first(&mut conn)
         .await
         .optional()?
-        .ok_or_else(ApiError::not_found)
+        .ok_or_else(ApiError::not_found)?;
+    let current = if status_of(&quote, state.clock.today()) == QuoteStatus::Sent {
+        // A quote that no longer fits shows no current summary; accepting it says why.
+        match reprice(state, &mut conn, &account, &quote, false).await {
+            Ok(current) => Some(current),
+            Err(refused) if refused.code.status().is_client_error() => None,
+            Err(other) => return Err(other),
+        }
+    } else {
+        None
+    };
+    Ok((quote, current))
 }
