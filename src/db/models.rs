@@ -138,6 +138,9 @@ pub struct Subscription {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The licences a pending card order will leave, while it reduces them: assignments
+    /// stay within it until the order settles.
+    pub quantity_pending: Option<i32>,
 }
 
 #[derive(Debug, Insertable)]
@@ -250,6 +253,10 @@ pub struct Order {
     /// The card it is charged to (card settlement only).
     #[serde(skip)]
     pub payment_method_ref: Option<String>,
+    /// A paid order that could not be applied: voided first, refunded after.
+    pub voided_at: Option<DateTime<Utc>>,
+    pub void_reason: Option<String>,
+    pub refunded_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable, serde::Serialize)]

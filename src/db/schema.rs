@@ -204,6 +204,9 @@ diesel::table! {
         completed_at -> Nullable<Timestamptz>,
         quote_id -> Nullable<Uuid>,
         payment_method_ref -> Nullable<Text>,
+        voided_at -> Nullable<Timestamptz>,
+        void_reason -> Nullable<Text>,
+        refunded_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -289,6 +292,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        quantity_pending -> Nullable<Int4>,
     }
 }
 

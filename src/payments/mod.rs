@@ -9,7 +9,7 @@ use std::pin::Pin;
 
 use rust_decimal::Decimal;
 
-pub use test_gateway::TestGateway;
+pub use test_gateway::{ChargeHook, TestGateway};
 
 use crate::domain::money::Currency;
 

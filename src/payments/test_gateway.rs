@@ -19,12 +19,25 @@ use rust_decimal::Decimal;
 use super::{AttachError, AttachedCard, BoxFuture, Charge, ChargeError, PaymentGateway};
 use crate::domain::money::Currency;
 
-#[derive(Debug, Default)]
+/// Work to run while the next charge is in flight (a fault to inject between the moment an
+/// order is recorded and the moment it is completed).
+pub type ChargeHook = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
+
+#[derive(Default)]
 pub struct TestGateway {
     charges: Mutex<HashMap<String, Result<Charge, ChargeError>>>,
     refunds: Mutex<Vec<String>>,
     /// Charges to answer as "gateway unavailable" before behaving normally again.
     outages: AtomicUsize,
+    /// Refunds to answer as "gateway unavailable" before behaving normally again.
+    refund_outages: AtomicUsize,
+    during_next_charge: Mutex<Option<ChargeHook>>,
+}
+
+impl std::fmt::Debug for TestGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestGateway").finish_non_exhaustive()
+    }
 }
 
 impl TestGateway {
@@ -43,6 +56,18 @@ impl TestGateway {
     /// Makes the next `count` charges fail as if the gateway timed out (nothing charged).
     pub fn fail_next_charges(&self, count: usize) {
         self.outages.store(count, Ordering::SeqCst);
+    }
+
+    /// Makes the next `count` refunds fail as if the gateway timed out (nothing refunded).
+    pub fn fail_next_refunds(&self, count: usize) {
+        self.refund_outages.store(count, Ordering::SeqCst);
+    }
+
+    /// Runs `hook` while the next charge is in flight, before it succeeds.
+    pub fn during_next_charge(&self, hook: ChargeHook) {
+        if let Ok(mut slot) = self.during_next_charge.lock() {
+            *slot = Some(hook);
+        }
     }
 
     /// The charge ids refunded so far.
@@ -101,6 +126,14 @@ impl PaymentGateway for TestGateway {
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<Charge, ChargeError>> {
         Box::pin(async move {
+            let hook = self
+                .during_next_charge
+                .lock()
+                .ok()
+                .and_then(|mut slot| slot.take());
+            if let Some(hook) = hook {
+                hook().await;
+            }
             let mut charges = self
                 .charges
                 .lock()
@@ -145,6 +178,13 @@ impl PaymentGateway for TestGateway {
 
     fn refund<'a>(&'a self, charge_id: &'a str) -> BoxFuture<'a, Result<(), ChargeError>> {
         Box::pin(async move {
+            if self
+                .refund_outages
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                return Err(ChargeError::Unavailable("test gateway outage".to_owned()));
+            }
             let mut refunds = self
                 .refunds
                 .lock()

@@ -49,6 +49,20 @@ pub async fn account_in_reach_for_update(
     Ok(account)
 }
 
+/// Reads and locks an account by id alone, for work that acts on facts already authorised:
+/// settling an order recorded by a caller who reached the account then.
+pub async fn account_for_update(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+) -> ApiResult<Account> {
+    Ok(accounts::table
+        .find(account_id)
+        .select(Account::as_select())
+        .for_no_key_update()
+        .first(conn)
+        .await?)
+}
+
 pub fn account_kind(account: &Account) -> ApiResult<AccountKind> {
     account
         .kind

@@ -11,11 +11,15 @@
 //! 3. **Finalise** (one transaction): re-check the rules against the subscriptions as they
 //!    are now, apply every change with the new period starting on the quote date, issue the
 //!    invoice, complete the order, close the cart, store the response under the key, and
-//!    write the audit events. A declined card, or a rule broken in the meantime (refunded),
-//!    removes the pending order and gives the cart and the key back.
+//!    write the audit events. A declined card removes the pending order and gives the cart
+//!    and the key back. A rule broken in the meantime (rare: licences cannot be assigned
+//!    beyond what a pending order leaves) rolls finalising back whole; the order is then
+//!    recorded `voided` with its charge before the refund is asked for.
 //!
-//! A pending order left behind by a crash is finished by the next request with the same key
-//! once its lease has run out, or by `recover_pending_orders` at start-up.
+//! Settling acts on the order's own facts (who placed it, its card, its settlement), not on
+//! the placer's reach now. A pending order left behind by a fault is finished by the next
+//! request with the same key (the failing request gives its lease back when it still can),
+//! or by `recover_pending_orders`, which also makes the refunds voided orders still owe.
 
 use chrono::{Duration, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -39,7 +43,7 @@ use crate::domain::proration::Totals;
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
 use crate::payments::ChargeError;
 use crate::services::Caller;
-use crate::services::access::account_in_reach_for_update;
+use crate::services::access::{account_for_update, account_in_reach_for_update};
 use crate::services::audit::{self, Event, snapshot};
 use crate::services::cart::{current_cart, items_of, subscription_for_product};
 use crate::services::idempotency::{self, KeyState};
@@ -226,6 +230,9 @@ async fn record(
     )
     .await?;
     idempotency::claim(conn, account_id, key, fingerprint, order.id, now).await?;
+    if settlement == "card" {
+        hold_reduced_quantities(conn, &priced).await?;
+    }
     diesel::update(carts::table.find(cart.id))
         .set((
             carts::status.eq("checking_out"),
@@ -240,6 +247,36 @@ async fn record(
     finalise(state, conn, caller, &account, order, None, assisting)
         .await
         .map(Recorded::Done)
+}
+
+/// While the order is charged, a subscription it reduces takes no assignment beyond the
+/// licences it will leave (the rule was checked against the assignments just now, with the
+/// subscription locked): nothing assigned in between can invalidate a paid order.
+async fn hold_reduced_quantities(
+    conn: &mut AsyncPgConnection,
+    priced: &PricedCart,
+) -> ApiResult<()> {
+    for (target, current) in priced.targets.iter().zip(&priced.current) {
+        if let Some((subscription_id, quantity)) = current
+            && target.quantity < *quantity
+        {
+            diesel::update(subscriptions::table.find(subscription_id))
+                .set(subscriptions::quantity_pending.eq(Some(target.quantity)))
+                .execute(conn)
+                .await
+                .map_err(|e| match crate::error::violated_constraint(&e) {
+                    Some("licenses_within_pending_quantity") => ApiError::new(
+                        ErrorCode::LicensesInUse,
+                        format!(
+                            "More than {} licences are assigned; unassign users before reducing.",
+                            target.quantity
+                        ),
+                    ),
+                    _ => ApiError::from(e),
+                })?;
+        }
+    }
+    Ok(())
 }
 
 /// Order numbers come from a sequence: no row lock, gaps allowed (removed orders).
@@ -381,6 +418,9 @@ pub(crate) async fn insert_pending_order(
         payment_method_ref: (settlement == "card")
             .then(|| account.payment_method_ref.clone())
             .flatten(),
+        voided_at: None,
+        void_reason: None,
+        refunded_at: None,
     };
     let order: Order = diesel::insert_into(orders::table)
         .values(&order)
@@ -459,6 +499,19 @@ enum Settled {
     Refused(ApiError),
 }
 
+/// Whether the order's placer acted on the customer's behalf (may downgrade): a fact of the
+/// order, recorded with it.
+fn placed_assisting(order: &Order) -> ApiResult<bool> {
+    let role: Role = order
+        .placed_by_role
+        .parse()
+        .map_err(|e: String| internal_error("stored role", &e))?;
+    Ok(role.is_assisting())
+}
+
+/// Charges a recorded card order and completes it. Settling acts on the order's own facts:
+/// reach and role were checked when it was recorded, so a placer who lost reach since (the
+/// account changed kind) cannot leave a paid order pending.
 async fn charge_and_finalise(
     state: &AppState,
     conn: &mut AsyncPgConnection,
@@ -480,6 +533,7 @@ async fn charge_and_finalise(
         .currency
         .parse()
         .map_err(|e| internal_error("stored order currency", &e))?;
+    let assisting = placed_assisting(&order)?;
     let charge = state
         .gateway
         .charge(&card, order.total_due, currency, &order.id.to_string())
@@ -487,7 +541,7 @@ async fn charge_and_finalise(
 
     let settled = conn
         .transaction(async |conn| {
-            let account = account_in_reach_for_update(conn, caller, account_id).await?;
+            let account = account_for_update(conn, account_id).await?;
             let order: Order = orders::table
                 .find(order_id)
                 .select(Order::as_select())
@@ -503,9 +557,9 @@ async fn charge_and_finalise(
                 .await
                 .map(Settled::Done);
             }
-            match charge {
+            match &charge {
                 Err(ChargeError::Declined { reason }) => {
-                    abandon(conn, caller, &order, "order.payment_declined", &reason).await?;
+                    abandon(conn, caller, &order, "order.payment_declined", reason).await?;
                     Ok(Settled::Refused(
                         ApiError::new(
                             ErrorCode::CardDeclined,
@@ -523,52 +577,151 @@ async fn charge_and_finalise(
                         "The payment service did not answer; retry with the same Idempotency-Key.",
                     )))
                 }
-                Ok(charge) => {
-                    match finalise(
-                        state,
-                        conn,
-                        caller,
-                        &account,
-                        order.clone(),
-                        Some(&charge.charge_id),
-                        caller.principal.role.is_assisting(),
-                    )
-                    .await
-                    {
-                        Ok(body) => Ok(Settled::Done(body)),
-                        Err(broken) if broken.code.status().is_client_error() => {
-                            // A rule broke while the card was charged (licences assigned meanwhile):
-                            // give the money back and leave everything as it was.
-                            state
-                                .gateway
-                                .refund(&charge.charge_id)
-                                .await
-                                .map_err(|e| internal_error("refund", &e))?;
-                            abandon(conn, caller, &order, "order.voided", broken.code.as_str())
-                                .await?;
-                            Ok(Settled::Refused(broken))
-                        }
-                        Err(other) => Err(other),
-                    }
-                }
+                // A rule broken since the order was recorded rolls this transaction back
+                // whole; the order is then voided and refunded below.
+                Ok(charge) => finalise(
+                    state,
+                    conn,
+                    caller,
+                    &account,
+                    order,
+                    Some(&charge.charge_id),
+                    assisting,
+                )
+                .await
+                .map(Settled::Done),
             }
         })
-        .await?;
-    match settled {
-        Settled::Done(body) => Ok(body),
-        Settled::Refused(error) => Err(error),
+        .await;
+    match (settled, charge) {
+        (Ok(Settled::Done(body)), _) => Ok(body),
+        (Ok(Settled::Refused(error)), _) => Err(error),
+        (Err(broken), Ok(charge)) if broken.code.status().is_client_error() => {
+            void_and_refund(
+                state,
+                conn,
+                caller,
+                account_id,
+                order_id,
+                &charge.charge_id,
+                &broken,
+            )
+            .await?;
+            Err(broken)
+        }
+        (Err(fault), _) => {
+            release_after_fault(state, &order).await;
+            Err(fault)
+        }
     }
 }
 
-/// Removes a pending order that will not complete: its credit reservation, its cart and its
-/// key go back to where they were; an audit event says why.
-async fn abandon(
+/// A request that failed on a fault (the database went away mid-way) gives its lease back
+/// when the database can still be reached, so that a retry with the same key, or recovery,
+/// settles the order at once instead of after the lease runs out.
+async fn release_after_fault(state: &AppState, order: &Order) {
+    let released = match state.pool.get().await {
+        Ok(mut conn) => {
+            idempotency::release(&mut conn, order.account_id, &order.idempotency_key).await
+        }
+        Err(e) => Err(ApiError::from(e)),
+    };
+    match released {
+        Ok(()) => {
+            tracing::warn!(order = %order.id, "order left pending by a fault; its key can resume at once")
+        }
+        Err(e) => {
+            tracing::warn!(order = %order.id, error = %e, "order left pending by a fault; resumes once its lease runs out")
+        }
+    }
+}
+
+/// A paid order that can no longer be applied: recorded as `voided` (with its charge, its
+/// cart, key and credit given back) in one transaction *before* the refund is asked for, so a
+/// crash in between leaves a refund that recovery still owes, never a lost one.
+async fn void_and_refund(
+    state: &AppState,
     conn: &mut AsyncPgConnection,
     caller: &Caller,
-    order: &Order,
-    action: &str,
-    why: &str,
+    account_id: Uuid,
+    order_id: Uuid,
+    charge_id: &str,
+    broken: &ApiError,
 ) -> ApiResult<()> {
+    let now = state.clock.now();
+    let why = broken.code.as_str();
+    conn.transaction(async |conn| {
+        account_for_update(conn, account_id).await?;
+        let order: Order = orders::table
+            .find(order_id)
+            .select(Order::as_select())
+            .for_no_key_update()
+            .first(conn)
+            .await?;
+        if order.status != "pending" {
+            // Settled meanwhile by another attempt: nothing to void.
+            return Ok(());
+        }
+        diesel::update(orders::table.find(order_id))
+            .set((
+                orders::status.eq("voided"),
+                orders::voided_at.eq(Some(now)),
+                orders::void_reason.eq(Some(why)),
+                orders::charge_id.eq(Some(charge_id)),
+            ))
+            .execute(conn)
+            .await?;
+        give_back(conn, &order).await?;
+        audit::record(
+            conn,
+            caller,
+            Event {
+                account_id: Some(order.account_id),
+                action: "order.voided",
+                subject_type: "order",
+                subject_id: Some(order.id),
+                before: snapshot(&order),
+                after: Some(
+                    serde_json::json!({"status": "voided", "why": why, "charge_id": charge_id}),
+                ),
+                reason: None,
+            },
+        )
+        .await
+    })
+    .await?;
+    refund_voided(state, conn, order_id, charge_id).await;
+    Ok(())
+}
+
+/// Asks the gateway to refund a voided order's charge (idempotent per charge) and records
+/// it; a failure is left for recovery to retry.
+async fn refund_voided(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    order_id: Uuid,
+    charge_id: &str,
+) {
+    if let Err(e) = state.gateway.refund(charge_id).await {
+        tracing::warn!(order = %order_id, error = %e, "refund of a voided order failed; recovery retries it");
+        return;
+    }
+    let recorded = diesel::update(orders::table.find(order_id))
+        .filter(orders::refunded_at.is_null())
+        .set(orders::refunded_at.eq(Some(state.clock.now())))
+        .execute(conn)
+        .await;
+    match recorded {
+        Ok(_) => tracing::info!(order = %order_id, charge = charge_id, "voided order refunded"),
+        Err(e) => {
+            tracing::warn!(order = %order_id, error = %e, "refund made but not recorded; recovery records it")
+        }
+    }
+}
+
+/// Gives back what a pending order held: its credit reservation, its key, its cart and the
+/// licences it held back.
+async fn give_back(conn: &mut AsyncPgConnection, order: &Order) -> ApiResult<()> {
     if order.credit_applied > Decimal::ZERO {
         diesel::update(accounts::table.find(order.account_id))
             .set(accounts::credit_balance.eq(accounts::credit_balance + order.credit_applied))
@@ -576,9 +729,6 @@ async fn abandon(
             .await?;
     }
     idempotency::forget(conn, order.account_id, &order.idempotency_key).await?;
-    diesel::delete(orders::table.find(order.id))
-        .execute(conn)
-        .await?;
     if let Some(cart_id) = order.cart_id {
         diesel::update(carts::table.find(cart_id))
             .set((
@@ -588,6 +738,34 @@ async fn abandon(
             .execute(conn)
             .await?;
     }
+    diesel::update(subscriptions::table)
+        .filter(
+            subscriptions::id.eq_any(
+                order_items::table
+                    .filter(order_items::order_id.eq(order.id))
+                    .select(order_items::subscription_id),
+            ),
+        )
+        .filter(subscriptions::quantity_pending.is_not_null())
+        .set(subscriptions::quantity_pending.eq(None::<i32>))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Removes a pending order that was never paid (declined card): what it held goes back to
+/// where it was; an audit event says why.
+async fn abandon(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    order: &Order,
+    action: &str,
+    why: &str,
+) -> ApiResult<()> {
+    give_back(conn, order).await?;
+    diesel::delete(orders::table.find(order.id))
+        .execute(conn)
+        .await?;
     audit::record(
         conn,
         caller,
@@ -721,6 +899,7 @@ async fn apply_item(
                     subscriptions::current_period_start.eq(Some(item.period_start)),
                     subscriptions::current_period_end.eq(Some(item.period_end)),
                     subscriptions::period_amount.eq(Some(item.plan_price)),
+                    subscriptions::quantity_pending.eq(None::<i32>),
                     subscriptions::version.eq(subscriptions::version + 1),
                     subscriptions::updated_at.eq(diesel::dsl::now),
                 ))
@@ -884,11 +1063,35 @@ pub async fn recover_pending_orders(state: &AppState) -> ApiResult<usize> {
             .select(Order::as_select())
             .first(&mut conn)
             .await?;
+        let number = order.number.clone();
+        // Settled as the order's own facts say, whoever placed it and whatever reach they
+        // have now; the events name the placer, the request id says it was recovery.
         match charge_and_finalise(state, &mut conn, &caller, account_id, order).await {
-            Ok(_) => settled += 1,
-            Err(error) => {
-                tracing::warn!(order = %order_id, error = %error, "pending order not completed")
+            Ok(_) => {
+                settled += 1;
+                tracing::info!(order = %order_id, %number, "recovery completed a pending order");
             }
+            Err(outcome) if outcome.code.status().is_client_error() => {
+                settled += 1;
+                tracing::info!(order = %order_id, %number, outcome = outcome.code.as_str(), "recovery gave a pending order back");
+            }
+            Err(error) => {
+                tracing::warn!(order = %order_id, %number, error = %error, "pending order not completed");
+            }
+        }
+    }
+    // Voided orders whose refund was not confirmed (a crash or a gateway outage after the
+    // void was recorded).
+    let owed: Vec<(Uuid, Option<String>)> = orders::table
+        .filter(orders::status.eq("voided"))
+        .filter(orders::refunded_at.is_null())
+        .filter(orders::charge_id.is_not_null())
+        .select((orders::id, orders::charge_id))
+        .load(&mut conn)
+        .await?;
+    for (order_id, charge_id) in owed {
+        if let Some(charge_id) = charge_id {
+            refund_voided(state, &mut conn, order_id, &charge_id).await;
         }
     }
     Ok(settled)

@@ -119,16 +119,38 @@ fn ensure_assignable(state: &AppState, subscription: &Subscription) -> ApiResult
     }
 }
 
+/// How many licences may be assigned now: the quantity, or less while a pending order
+/// reduces it (the order was checked against the assignments when it was placed).
+fn assignable(subscription: &Subscription) -> i32 {
+    subscription
+        .quantity_pending
+        .map_or(subscription.quantity, |pending| {
+            pending.min(subscription.quantity)
+        })
+}
+
 fn no_licenses(subscription: &Subscription, available: i32) -> ApiError {
     ApiError::new(
         ErrorCode::NoLicensesAvailable,
-        format!(
-            "All {} licences are assigned ({available} free); unassign a user or buy more licences.",
-            subscription.quantity
-        ),
+        match subscription.quantity_pending {
+            Some(pending) if pending < subscription.quantity => format!(
+                "An order being placed reduces the subscription to {pending} licences ({available} free); unassign a user or wait for the order to complete."
+            ),
+            _ => format!(
+                "All {} licences are assigned ({available} free); unassign a user or buy more licences.",
+                subscription.quantity
+            ),
+        },
     )
     .with_extension("licenses_available", serde_json::json!(available))
     .with_extension("quantity", serde_json::json!(subscription.quantity))
+}
+
+fn is_licence_cap(constraint: Option<&str>) -> bool {
+    matches!(
+        constraint,
+        Some("licenses_within_quantity" | "licenses_within_pending_quantity")
+    )
 }
 
 async fn user_of_account(
@@ -178,7 +200,7 @@ pub async fn assign(
             return Ok((false, view(&existing, &user)));
         }
         ensure_assignable(state, &subscription)?;
-        if subscription.licenses_assigned >= subscription.quantity {
+        if subscription.licenses_assigned >= assignable(&subscription) {
             return Err(no_licenses(&subscription, 0));
         }
         let assignment: LicenseAssignment = diesel::insert_into(license_assignments::table)
@@ -191,9 +213,12 @@ pub async fn assign(
             .returning(LicenseAssignment::as_returning())
             .get_result(conn)
             .await
-            .map_err(|e| match violated_constraint(&e) {
-                Some("licenses_within_quantity") => no_licenses(&subscription, 0),
-                _ => ApiError::from(e),
+            .map_err(|e| {
+                if is_licence_cap(violated_constraint(&e)) {
+                    no_licenses(&subscription, 0)
+                } else {
+                    ApiError::from(e)
+                }
             })?;
         audit::record(
             conn,
@@ -336,8 +361,8 @@ pub async fn bulk(
         let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
         if !to_assign.is_empty() {
             ensure_assignable(state, &subscription)?;
-            let available =
-                subscription.quantity - subscription.licenses_assigned + count(to_unassign.len());
+            let available = assignable(&subscription) - subscription.licenses_assigned
+                + count(to_unassign.len());
             if count(to_assign.len()) > available {
                 return Err(no_licenses(&subscription, available)
                     .with_extension("licenses_requested", serde_json::json!(to_assign.len())));
@@ -365,9 +390,12 @@ pub async fn bulk(
             .values(&rows)
             .execute(conn)
             .await
-            .map_err(|e| match violated_constraint(&e) {
-                Some("licenses_within_quantity") => no_licenses(&subscription, 0),
-                _ => ApiError::from(e),
+            .map_err(|e| {
+                if is_licence_cap(violated_constraint(&e)) {
+                    no_licenses(&subscription, 0)
+                } else {
+                    ApiError::from(e)
+                }
             })?;
         let after: Subscription = subscriptions::table
             .find(subscription_id)

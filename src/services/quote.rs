@@ -97,6 +97,8 @@ pub struct PricedCart {
     pub view: QuoteView,
     pub quote: Quote,
     pub targets: Vec<ItemTarget>,
+    /// Per item, the subscription it acts on as it stands (id and licences), if any.
+    pub current: Vec<Option<(Uuid, i32)>>,
 }
 
 pub fn target_of(item: &CartItem) -> ApiResult<ItemTarget> {
@@ -131,6 +133,8 @@ pub struct PricedItems {
     pub quote: Quote,
     pub views: Vec<QuoteItemView>,
     pub requirements: Vec<Requirement>,
+    /// Per item, the subscription it acts on as it stands (id and licences), if any.
+    pub current: Vec<Option<(Uuid, i32)>>,
 }
 
 /// Checks every rule for `actor` against the subscriptions as they are now and prices the
@@ -152,17 +156,13 @@ pub async fn price_items(
     let today = state.clock.today();
     let currency = rules::currency(account)?;
     let mut priced = Vec::with_capacity(inputs.len());
+    let mut currents = Vec::with_capacity(inputs.len());
     for input in inputs {
         let target = &input.target;
         let current = subscription_for_product(conn, account.id, target.product_id, lock).await?;
-        let mut item = rules::check_and_price(
-            &catalog,
-            actor,
-            currency,
-            today,
-            target,
-            current.as_ref(),
-        )?;
+        currents.push(current.as_ref().map(|s| (s.id, s.quantity)));
+        let mut item =
+            rules::check_and_price(&catalog, actor, currency, today, target, current.as_ref())?;
         if let Some(bound) = input.bound_unit_price {
             item.unit_price = bound;
         }
@@ -215,6 +215,7 @@ pub async fn price_items(
         quote,
         views,
         requirements,
+        current: currents,
     })
 }
 
@@ -263,6 +264,7 @@ pub async fn price_cart(
         view,
         quote: priced.quote,
         targets: inputs.into_iter().map(|i| i.target).collect(),
+        current: priced.current,
     })
 }
 

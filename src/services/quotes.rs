@@ -12,8 +12,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -164,7 +164,11 @@ pub fn view(quote: Quote, today: NaiveDate) -> SentQuoteView {
 }
 
 /// One quote, with its summary priced today while it can be accepted.
-pub fn view_with_current(quote: Quote, today: NaiveDate, current: Option<Repriced>) -> SentQuoteView {
+pub fn view_with_current(
+    quote: Quote,
+    today: NaiveDate,
+    current: Option<Repriced>,
+) -> SentQuoteView {
     let mut view = view(quote, today);
     if let Some(current) = current {
         view.current_summary = Some(current.summary);
@@ -333,7 +337,6 @@ fn stale(quote: &Quote, why: &str) -> ApiError {
     )
 }
 
-
 /// The checkout summary of a representative's quote (stored as it was sent, and shown
 /// again priced on the day of acceptance): the cart's summary without the cart.
 #[derive(Debug, Clone, Serialize)]
@@ -383,9 +386,14 @@ pub fn money_etag(summary: &serde_json::Value) -> String {
                         .map(|lines| lines.iter().map(|l| &l["amount"]).collect())
                         .unwrap_or_default();
                     serde_json::json!([
-                        item["product"], item["plan"], item["billing_frequency"],
-                        item["quantity"], item["unit_price"], item["plan_price"],
-                        item["proration_credit"], amounts,
+                        item["product"],
+                        item["plan"],
+                        item["billing_frequency"],
+                        item["quantity"],
+                        item["unit_price"],
+                        item["plan_price"],
+                        item["proration_credit"],
+                        amounts,
                     ])
                 })
                 .collect()

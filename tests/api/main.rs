@@ -18,6 +18,7 @@ mod licenses;
 mod matrix;
 mod openapi;
 mod ops;
+mod order_settlement;
 mod quote_acceptance;
 mod reconcile;
 mod subscriptions;

@@ -102,7 +102,10 @@ async fn a_quote_accepted_days_later_credits_the_unused_time_of_the_acceptance_d
     order.assert_status(201);
     assert_eq!(order.body["total_due"], json!("16796.71"));
     assert_eq!(order.body["items"][0]["period_start"], json!("2026-12-07"));
-    assert_eq!(order.body["items"][0]["proration_credit"], json!("11283.29"));
+    assert_eq!(
+        order.body["items"][0]["proration_credit"],
+        json!("11283.29")
+    );
     let after = app
         .get(
             &format!("/v1/accounts/{account}/subscriptions/{subscription}"),

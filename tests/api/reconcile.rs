@@ -11,10 +11,19 @@ struct Count {
     n: i64,
 }
 
-const CHECKS: [(&str, &str); 7] = [
+const CHECKS: [(&str, &str); 9] = [
     (
-        "a cart with two orders",
-        "SELECT count(*) AS n FROM (SELECT cart_id FROM orders GROUP BY cart_id HAVING count(*) > 1) t",
+        "a cart with two orders (a voided order gives its cart back)",
+        "SELECT count(*) AS n FROM (SELECT cart_id FROM orders WHERE status <> 'voided' GROUP BY cart_id HAVING count(*) > 1) t",
+    ),
+    (
+        "a voided card order whose refund is still owed",
+        "SELECT count(*) AS n FROM orders WHERE status = 'voided' AND charge_id IS NOT NULL AND refunded_at IS NULL",
+    ),
+    (
+        "a licence hold without a pending order",
+        "SELECT count(*) AS n FROM subscriptions s WHERE s.quantity_pending IS NOT NULL AND NOT EXISTS \
+         (SELECT 1 FROM order_items i JOIN orders o ON o.id = i.order_id WHERE i.subscription_id = s.id AND o.status = 'pending')",
     ),
     (
         "a completed order without its invoice",

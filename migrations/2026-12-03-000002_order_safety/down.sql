@@ -1,0 +1,11 @@
+ALTER TABLE subscriptions DROP CONSTRAINT licenses_within_pending_quantity;
+ALTER TABLE subscriptions DROP COLUMN quantity_pending;
+DROP INDEX orders_refund_due_idx;
+DROP INDEX one_order_per_cart;
+DELETE FROM orders WHERE status = 'voided';
+ALTER TABLE orders ADD CONSTRAINT one_order_per_cart UNIQUE (cart_id);
+ALTER TABLE orders DROP CONSTRAINT refunded_only_when_voided_and_charged;
+ALTER TABLE orders DROP CONSTRAINT voided_has_time_and_reason;
+ALTER TABLE orders DROP COLUMN refunded_at, DROP COLUMN void_reason, DROP COLUMN voided_at;
+ALTER TABLE orders DROP CONSTRAINT orders_status_check;
+ALTER TABLE orders ADD CONSTRAINT orders_status_check CHECK (status IN ('pending', 'completed'));
