@@ -14,8 +14,8 @@ use crate::http::{etag, if_match_version};
 use crate::services::Caller;
 use crate::services::cart::{self, CartDetail, CartItemInput, CartItemPatch};
 use crate::services::checkout::{self, CheckoutInput};
+use crate::services::checkout_summary::{self, QuoteView};
 use crate::services::orders::OrderView;
-use crate::services::quote::{self, QuoteView};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CartItemView {
@@ -212,7 +212,7 @@ pub async fn get_quote(
     caller: Caller,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let view = quote::get_quote(&state, &caller, path.into_inner()).await?;
+    let view = checkout_summary::get_checkout_summary(&state, &caller, path.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, view.quote_etag.clone()))
         .json(view))

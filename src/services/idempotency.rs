@@ -128,12 +128,13 @@ pub async fn complete(
     key: &str,
     status: u16,
     body: &serde_json::Value,
+    now: DateTime<Utc>,
 ) -> ApiResult<()> {
     diesel::update(idempotency_keys::table.find((account_id, key)))
         .set((
             idempotency_keys::response_status.eq(Some(i32::from(status))),
             idempotency_keys::response_body.eq(Some(body)),
-            idempotency_keys::completed_at.eq(Some(Utc::now())),
+            idempotency_keys::completed_at.eq(Some(now)),
             idempotency_keys::locked_until.eq(None::<DateTime<Utc>>),
         ))
         .execute(conn)

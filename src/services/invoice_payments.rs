@@ -17,7 +17,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::services::Caller;
 use crate::services::access::account_in_reach_for_update;
 use crate::services::audit::{self, Event, snapshot};
-use crate::services::checkout::clean;
+use crate::services::input::clean;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -11,13 +11,14 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::db::models::{Invoice, Order, OrderItem, OrderLine, Subscription};
 use crate::db::schema::{invoices, order_items, order_lines, orders, subscriptions};
+use crate::domain::catalog::Catalog;
 use crate::domain::period::BillingFrequency;
 use crate::error::{ApiError, ApiResult, internal_error};
 use crate::http::pagination::ListParams;
 use crate::services::Caller;
 use crate::services::access::account_in_reach;
+use crate::services::checkout_summary::LineView;
 use crate::services::invoice_payments::{PaymentView, payments_of};
-use crate::services::quote::LineView;
 use crate::services::rules;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -141,6 +142,15 @@ pub async fn order_view(
     conn: &mut AsyncPgConnection,
     order: Order,
 ) -> ApiResult<OrderView> {
+    order_view_with(&state.catalog.get(), conn, order).await
+}
+
+/// The order as the API shows it, with its items, lines, invoice and licence status.
+pub async fn order_view_with(
+    catalog: &Catalog,
+    conn: &mut AsyncPgConnection,
+    order: Order,
+) -> ApiResult<OrderView> {
     let items: Vec<OrderItem> = order_items::table
         .filter(order_items::order_id.eq(order.id))
         .select(OrderItem::as_select())
@@ -165,7 +175,6 @@ pub async fn order_view(
         .select(Subscription::as_select())
         .load(conn)
         .await?;
-    let catalog = state.catalog.get();
     let mut item_views = Vec::with_capacity(items.len());
     for item in &items {
         let (product, plan) = catalog

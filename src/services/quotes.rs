@@ -29,16 +29,14 @@ use crate::services::Caller;
 use crate::services::access::{account_in_reach, account_in_reach_for_update, account_kind};
 use crate::services::audit::{self, Event};
 use crate::services::cart::{current_cart, items_of, subscription_for_product};
-use crate::services::checkout::{
-    CheckoutOutcome, DraftItem, OrderDraft, OrderSource, clean, finalise, insert_pending_order,
-    next_number, settlement_for,
-};
+use crate::services::checkout::CheckoutOutcome;
+use crate::services::checkout_summary::{LineView, QuoteItemView, item_views, summarise_cart};
+use crate::services::engine::price::{PricingInput, Requirement, nothing_to_price, price};
+use crate::services::engine::{self, Engine, OrderDraft, OrderSource, Placed, Placement};
 use crate::services::idempotency::{self, KeyState};
+use crate::services::input::clean;
+use crate::services::numbering::next_number;
 use crate::services::purchase_orders;
-use crate::services::quote::{
-    LineView, PricedItems, PricingInput, QuoteItemView, Requirement, cart_empty, price_cart,
-    price_items,
-};
 use crate::services::rules::ItemTarget;
 
 /// Body of `POST /v1/accounts/{account_id}/quotes`.
@@ -208,14 +206,15 @@ pub async fn create(
             return Err(ApiError::forbidden("Quotes are prepared by the account's representative."));
         }
         corporate_only(&account)?;
-        let cart = current_cart(conn, account_id).await?.ok_or_else(cart_empty)?;
+        let cart = current_cart(conn, account_id).await?.ok_or_else(nothing_to_price)?;
         if cart.status != "open" {
             return Err(ApiError::new(ErrorCode::Conflict, "An order is being placed from this cart."));
         }
         let items = items_of(conn, cart.id).await?;
-        let priced = price_cart(state, conn, caller, &account, &cart, &items, true).await?;
+        let priced = summarise_cart(&Engine::of(state), conn, caller, &account, &cart, &items, true).await?;
         let mut frozen = Vec::with_capacity(items.len());
-        for ((target, quoted), item_view) in priced.targets.iter().zip(&priced.quote.items).zip(&priced.view.items) {
+        for ((input, quoted), item_view) in priced.inputs.iter().zip(&priced.priced.quote.items).zip(&priced.view.items) {
+            let target = &input.target;
             let version = match target.subscription_id {
                 Some(_) => subscription_for_product(conn, account_id, target.product_id, false).await?.map(|s| s.version),
                 None => None,
@@ -354,12 +353,12 @@ struct QuoteSummary<'a> {
 }
 
 impl<'a> QuoteSummary<'a> {
-    fn of(priced: &'a PricedItems) -> QuoteSummary<'a> {
-        let totals = priced.quote.totals;
+    fn of(quote: &'a crate::domain::quote::Quote, items: &'a [QuoteItemView]) -> QuoteSummary<'a> {
+        let totals = quote.totals;
         QuoteSummary {
-            date: priced.quote.date,
-            currency: priced.quote.currency.code(),
-            items: &priced.views,
+            date: quote.date,
+            currency: quote.currency.code(),
+            items,
             subtotal: totals.subtotal,
             tax_rate: totals.tax_rate.normalize(),
             tax: totals.tax,
@@ -427,7 +426,7 @@ pub struct Repriced {
 /// Prices a sent quote today; refuses it as stale when a subscription changed since it was
 /// made or one of its changes no longer holds.
 pub async fn reprice(
-    state: &AppState,
+    engine: &Engine,
     conn: &mut AsyncPgConnection,
     account: &Account,
     quote: &Quote,
@@ -471,7 +470,7 @@ pub async fn reprice(
             bound_unit_price: Some(item.unit_price),
         });
     }
-    let priced = match price_items(state, conn, account, actor, &inputs, lock).await {
+    let priced = match price(engine, conn, account, actor, &inputs, lock).await {
         Ok(priced) => priced,
         Err(broken) if broken.code.status().is_client_error() => {
             return Err(stale(quote, &broken.detail)
@@ -479,31 +478,10 @@ pub async fn reprice(
         }
         Err(other) => return Err(other),
     };
-    let summary = serde_json::to_value(QuoteSummary::of(&priced))
+    let views = item_views(&engine.catalog, &inputs, &priced.quote)?;
+    let summary = serde_json::to_value(QuoteSummary::of(&priced.quote, &views))
         .map_err(|e| internal_error("quote summary", &e))?;
-    let draft = OrderDraft {
-        source: OrderSource::Quote(quote.id),
-        currency: quote.currency.clone(),
-        quote_date: priced.quote.date,
-        totals: priced.quote.totals,
-        items: inputs
-            .iter()
-            .zip(&priced.quote.items)
-            .map(|(input, quoted)| DraftItem {
-                kind: input.kind.clone(),
-                target: input.target,
-                period: quoted.period,
-                unit_price: quoted.unit_price,
-                plan_price: quoted.plan_price,
-                proration_credit: quoted.proration_credit,
-                lines: quoted
-                    .lines
-                    .iter()
-                    .map(|l| (l.description.clone(), l.amount))
-                    .collect(),
-            })
-            .collect(),
-    };
+    let draft = priced.draft(&inputs, OrderSource::Quote(quote.id));
     Ok(Repriced {
         etag: money_etag(&summary),
         summary,
@@ -536,6 +514,7 @@ pub async fn accept(
         body: &input,
     });
     let mut conn = state.pool.get().await?;
+    let engine = Engine::of(state);
     conn.transaction(async |conn| {
         let account = account_in_reach_for_update(conn, caller, account_id).await?;
         let now = state.clock.now();
@@ -561,7 +540,7 @@ pub async fn accept(
         let quote = quote_for_update(conn, account_id, quote_id).await?;
         ensure_open(&quote, state.clock.today())?;
         let po_number = clean(input.po_number.as_ref(), "po_number", 100)?;
-        let repriced = reprice(state, conn, &account, &quote, true).await?;
+        let repriced = reprice(&engine, conn, &account, &quote, true).await?;
         // What the contact reviewed: the quote as sent, or the fresh summary it was shown.
         let reviewed = match if_match.map(str::trim) {
             Some("*") => repriced.etag.clone(),
@@ -592,15 +571,25 @@ pub async fn accept(
             draft.quote_date,
         )
         .await?;
-        let settlement = settlement_for(&account, draft.totals.total_due)?;
-        let reason = Some(format!("Quote {} accepted", quote.number));
-        let order = insert_pending_order(
-            conn, caller, &account, &draft, &key, settlement, po_number, reason,
+        let placed = engine::place(
+            &engine,
+            conn,
+            caller,
+            &account,
+            &draft,
+            Placement {
+                idempotency_key: key.clone(),
+                fingerprint: fingerprint.clone(),
+                po_number,
+                reason: Some(format!("Quote {} accepted", quote.number)),
+                // The quote was made by the representative: held to the representative's rules.
+                assisting: true,
+            },
         )
         .await?;
-        idempotency::claim(conn, account_id, &key, &fingerprint, order.id, now).await?;
-        let order_id = order.id;
-        let body = finalise(state, conn, caller, &account, order, None, true).await?;
+        let Placed::Completed { order_id, body } = placed else {
+            return Err(internal_error("quote order awaiting a card charge", &quote_id));
+        };
         diesel::update(quotes::table.find(quote_id))
             .set((
                 quotes::status.eq("accepted"),
@@ -738,7 +727,7 @@ pub async fn get(
         .ok_or_else(ApiError::not_found)?;
     let current = if status_of(&quote, state.clock.today()) == QuoteStatus::Sent {
         // A quote that no longer fits shows no current summary; accepting it says why.
-        match reprice(state, &mut conn, &account, &quote, false).await {
+        match reprice(&Engine::of(state), &mut conn, &account, &quote, false).await {
             Ok(current) => Some(current),
             Err(refused) if refused.code.status().is_client_error() => None,
             Err(other) => return Err(other),

@@ -1,6 +1,7 @@
-//! The checkout summary of an account's cart: every item re-checked and priced today, the
-//! totals, the open requirements and the `quote_etag` that covers everything that changes
-//! the money (SPEC §5).
+//! The checkout summary (`GET …/cart/quote`, SPEC §5) of an account's cart: every item
+//! re-checked and priced today by the order engine's pricing step, the totals, the open
+//! requirements and the `quote_etag` that covers everything that changes the money. (Not
+//! to be confused with a representative's quote: `services::quotes`.)
 
 use chrono::NaiveDate;
 use diesel_async::AsyncPgConnection;
@@ -12,15 +13,17 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::db::models::{Account, Cart, CartItem};
+use crate::domain::catalog::Catalog;
 use crate::domain::money::round_to_minor;
 use crate::domain::period::BillingFrequency;
-use crate::domain::plan_change::Actor;
-use crate::domain::quote::{Quote, quote};
-use crate::domain::tax::{tax_treatment, vat_id_required};
-use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
+use crate::domain::quote::Quote;
+use crate::error::{ApiResult, internal_error};
 use crate::services::Caller;
 use crate::services::access::account_in_reach;
-use crate::services::cart::{current_cart, items_of, subscription_for_product};
+use crate::services::cart::{current_cart, items_of};
+use crate::services::engine::Engine;
+pub use crate::services::engine::price::Requirement;
+use crate::services::engine::price::{Priced, PricingInput, nothing_to_price, price};
 use crate::services::rules::{self, ItemTarget};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -58,14 +61,6 @@ pub struct QuoteItemView {
     pub lines: Vec<LineView>,
 }
 
-/// Something checkout still needs from the customer.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Requirement {
-    PaymentMethod,
-    VatId,
-}
-
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct QuoteView {
     pub date: NaiveDate,
@@ -92,13 +87,11 @@ pub struct QuoteView {
     pub quote_etag: String,
 }
 
-/// A priced cart, with the targets it was built from (checkout stores them).
+/// A priced cart: its summary, the engine's pricing, and the inputs it was priced from.
 pub struct PricedCart {
     pub view: QuoteView,
-    pub quote: Quote,
-    pub targets: Vec<ItemTarget>,
-    /// Per item, the subscription it acts on as it stands (id and licences), if any.
-    pub current: Vec<Option<(Uuid, i32)>>,
+    pub priced: Priced,
+    pub inputs: Vec<PricingInput>,
 }
 
 pub fn target_of(item: &CartItem) -> ApiResult<ItemTarget> {
@@ -113,116 +106,50 @@ pub fn target_of(item: &CartItem) -> ApiResult<ItemTarget> {
     })
 }
 
-pub fn cart_empty() -> ApiError {
-    ApiError::new(
-        ErrorCode::CartEmpty,
-        "The cart has no items: add a `change` or `subscribe` item first.",
-    )
-}
-
-/// One item to price: what it asks for, and the unit price a representative's quote bound
-/// (none for a cart item: the catalog price in force today).
-pub struct PricingInput {
-    pub target: ItemTarget,
-    pub kind: String,
-    pub bound_unit_price: Option<Decimal>,
-}
-
-/// Items checked and priced on one day, with their views, and what checkout still needs.
-pub struct PricedItems {
-    pub quote: Quote,
-    pub views: Vec<QuoteItemView>,
-    pub requirements: Vec<Requirement>,
-    /// Per item, the subscription it acts on as it stands (id and licences), if any.
-    pub current: Vec<Option<(Uuid, i32)>>,
-}
-
-/// Checks every rule for `actor` against the subscriptions as they are now and prices the
-/// items on `today` (SPEC §6): the new periods start today, proration credits the unused
-/// part of each replaced period today, tax and credit balance as the account stands. With
-/// `lock`, the subscriptions are locked (`FOR NO KEY UPDATE`) for the caller's transaction.
-pub async fn price_items(
-    state: &AppState,
-    conn: &mut AsyncPgConnection,
-    account: &Account,
-    actor: Actor,
+/// The per-item views of priced items.
+pub fn item_views(
+    catalog: &Catalog,
     inputs: &[PricingInput],
-    lock: bool,
-) -> ApiResult<PricedItems> {
-    if inputs.is_empty() {
-        return Err(cart_empty());
-    }
-    let catalog = state.catalog.get();
-    let today = state.clock.today();
-    let currency = rules::currency(account)?;
-    let mut priced = Vec::with_capacity(inputs.len());
-    let mut currents = Vec::with_capacity(inputs.len());
-    for input in inputs {
-        let target = &input.target;
-        let current = subscription_for_product(conn, account.id, target.product_id, lock).await?;
-        currents.push(current.as_ref().map(|s| (s.id, s.quantity)));
-        let mut item =
-            rules::check_and_price(&catalog, actor, currency, today, target, current.as_ref())?;
-        if let Some(bound) = input.bound_unit_price {
-            item.unit_price = bound;
-        }
-        priced.push(item);
-    }
-    let has_vat_id = account.vat_id.is_some();
-    let treatment = tax_treatment(&state.seller_country, &account.country, has_vat_id);
-    let quote = quote(&priced, today, currency, &treatment, account.credit_balance);
-
-    let mut views = Vec::with_capacity(inputs.len());
-    for (input, quoted) in inputs.iter().zip(&quote.items) {
-        let target = &input.target;
-        let (product, plan) = catalog
-            .plan(target.plan_id)
-            .ok_or_else(|| internal_error("cart plan missing from catalog", &target.plan_id))?;
-        views.push(QuoteItemView {
-            item_id: target.item_id,
-            kind: input.kind.clone(),
-            product: product.code.clone(),
-            plan: plan.code.clone(),
-            billing_frequency: target.frequency,
-            quantity: target.quantity,
-            subscription_id: target.subscription_id,
-            period_start: quoted.period.start,
-            period_end: quoted.period.end,
-            unit_price: quoted.unit_price,
-            plan_price: quoted.plan_price,
-            proration_credit: quoted.proration_credit,
-            lines: quoted
-                .lines
-                .iter()
-                .map(|l| LineView {
-                    description: l.description.clone(),
-                    amount: l.amount,
-                })
-                .collect(),
-        });
-    }
-    let totals = quote.totals;
-    let mut requirements = Vec::new();
-    if totals.total_due > Decimal::ZERO {
-        if !rules::settles_by_invoice(account)? && account.payment_method_ref.is_none() {
-            requirements.push(Requirement::PaymentMethod);
-        }
-        if vat_id_required(&state.seller_country, &account.country, has_vat_id) {
-            requirements.push(Requirement::VatId);
-        }
-    }
-    Ok(PricedItems {
-        quote,
-        views,
-        requirements,
-        current: currents,
-    })
+    quote: &Quote,
+) -> ApiResult<Vec<QuoteItemView>> {
+    inputs
+        .iter()
+        .zip(&quote.items)
+        .map(|(input, quoted)| {
+            let target = &input.target;
+            let (product, plan) = catalog
+                .plan(target.plan_id)
+                .ok_or_else(|| internal_error("cart plan missing from catalog", &target.plan_id))?;
+            Ok(QuoteItemView {
+                item_id: target.item_id,
+                kind: input.kind.clone(),
+                product: product.code.clone(),
+                plan: plan.code.clone(),
+                billing_frequency: target.frequency,
+                quantity: target.quantity,
+                subscription_id: target.subscription_id,
+                period_start: quoted.period.start,
+                period_end: quoted.period.end,
+                unit_price: quoted.unit_price,
+                plan_price: quoted.plan_price,
+                proration_credit: quoted.proration_credit,
+                lines: quoted
+                    .lines
+                    .iter()
+                    .map(|l| LineView {
+                        description: l.description.clone(),
+                        amount: l.amount,
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
 }
 
 /// Prices the cart's `items` for `account` today, checking every rule for the caller. With
 /// `lock`, the subscriptions the items act on are locked for the caller's transaction.
-pub async fn price_cart(
-    state: &AppState,
+pub async fn summarise_cart(
+    engine: &Engine,
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     account: &Account,
@@ -241,14 +168,14 @@ pub async fn price_cart(
             })
         })
         .collect::<ApiResult<Vec<_>>>()?;
-    let priced = price_items(state, conn, account, actor, &inputs, lock).await?;
+    let priced = price(engine, conn, account, actor, &inputs, lock).await?;
     let totals = priced.quote.totals;
     let mut view = QuoteView {
         date: priced.quote.date,
         currency: priced.quote.currency.code().to_owned(),
         cart_id: cart.id,
         cart_version: cart.version,
-        items: priced.views,
+        items: item_views(&engine.catalog, &inputs, &priced.quote)?,
         subtotal: totals.subtotal,
         tax_rate: totals.tax_rate.normalize(),
         tax: totals.tax,
@@ -256,15 +183,14 @@ pub async fn price_cart(
         credit_applied: totals.credit_applied,
         credit_created: totals.credit_created,
         total_due: totals.total_due,
-        requirements: priced.requirements,
+        requirements: priced.requirements.clone(),
         quote_etag: String::new(),
     };
-    view.quote_etag = etag(&view, account, &state.seller_country);
+    view.quote_etag = etag(&view, account, &engine.seller_country);
     Ok(PricedCart {
         view,
-        quote: priced.quote,
-        targets: inputs.into_iter().map(|i| i.target).collect(),
-        current: priced.current,
+        priced,
+        inputs,
     })
 }
 
@@ -290,19 +216,20 @@ fn etag(view: &QuoteView, account: &Account, seller_country: &str) -> String {
     format!("\"q-{}\"", hex::encode(&digest[..16]))
 }
 
-pub async fn get_quote(
+pub async fn get_checkout_summary(
     state: &AppState,
     caller: &Caller,
     account_id: Uuid,
 ) -> ApiResult<QuoteView> {
+    let engine = Engine::of(state);
     let mut conn = state.pool.get().await?;
     let account = account_in_reach(&mut conn, caller, account_id).await?;
     let cart = current_cart(&mut conn, account_id)
         .await?
-        .ok_or_else(cart_empty)?;
+        .ok_or_else(nothing_to_price)?;
     let items = items_of(&mut conn, cart.id).await?;
     Ok(
-        price_cart(state, &mut conn, caller, &account, &cart, &items, false)
+        summarise_cart(&engine, &mut conn, caller, &account, &cart, &items, false)
             .await?
             .view,
     )

@@ -1,0 +1,117 @@
+//! Step 4, **apply**: every item of a paid (or invoiced) order re-checked against its
+//! subscription as it is now, locked, then the change made: plan, licences, frequency, the
+//! new period from the order's day, the amount charged for it. A subscribe item without a
+//! subscription creates it. Any licence hold the order placed is released.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use super::Engine;
+use crate::db::models::{Account, Order, OrderItem, Subscription};
+use crate::db::schema::{order_items, subscriptions};
+use crate::domain::plan_change::Actor;
+use crate::error::ApiResult;
+use crate::services::cart::subscription_for_product;
+use crate::services::rules::{self, ItemTarget};
+
+/// One subscription the order changed: as it was (none when created) and as it is now.
+pub struct Change {
+    pub before: Option<Subscription>,
+    pub after: Subscription,
+}
+
+/// Applies the order's items; a rule broken since it was recorded fails the whole step.
+pub async fn apply(
+    engine: &Engine,
+    conn: &mut AsyncPgConnection,
+    account: &Account,
+    order: &Order,
+    assisting: bool,
+) -> ApiResult<Vec<Change>> {
+    let items: Vec<OrderItem> = order_items::table
+        .filter(order_items::order_id.eq(order.id))
+        .select(OrderItem::as_select())
+        .order(order_items::position)
+        .load(conn)
+        .await?;
+    let actor = Actor {
+        assisting,
+        account_kind: crate::services::access::account_kind(account)?,
+    };
+    let currency = rules::currency(account)?;
+    let mut changes = Vec::with_capacity(items.len());
+    for item in &items {
+        let current = subscription_for_product(conn, account.id, item.product_id, true).await?;
+        let target = ItemTarget {
+            item_id: item.id,
+            subscribe: item.kind == "subscribe",
+            product_id: item.product_id,
+            subscription_id: (item.kind == "change").then_some(item.subscription_id),
+            plan_id: item.plan_id,
+            frequency: rules::frequency(&item.billing_frequency)?,
+            quantity: item.quantity,
+        };
+        // The order's day is the day the rules and prices were agreed on.
+        rules::check_and_price(
+            &engine.catalog,
+            actor,
+            currency,
+            order.quote_date,
+            &target,
+            current.as_ref(),
+        )?;
+        let after = change_subscription(conn, order, item, current.as_ref()).await?;
+        changes.push(Change {
+            before: current,
+            after,
+        });
+    }
+    Ok(changes)
+}
+
+async fn change_subscription(
+    conn: &mut AsyncPgConnection,
+    order: &Order,
+    item: &OrderItem,
+    current: Option<&Subscription>,
+) -> ApiResult<Subscription> {
+    Ok(match current {
+        Some(existing) => {
+            diesel::update(subscriptions::table.find(existing.id))
+                .set((
+                    subscriptions::plan_id.eq(item.plan_id),
+                    subscriptions::billing_frequency.eq(&item.billing_frequency),
+                    subscriptions::quantity.eq(item.quantity),
+                    subscriptions::status.eq("active"),
+                    subscriptions::current_period_start.eq(Some(item.period_start)),
+                    subscriptions::current_period_end.eq(Some(item.period_end)),
+                    subscriptions::period_amount.eq(Some(item.plan_price)),
+                    subscriptions::quantity_pending.eq(None::<i32>),
+                    subscriptions::version.eq(subscriptions::version + 1),
+                    subscriptions::updated_at.eq(diesel::dsl::now),
+                ))
+                .returning(Subscription::as_returning())
+                .get_result(conn)
+                .await?
+        }
+        None => {
+            diesel::insert_into(subscriptions::table)
+                .values((
+                    subscriptions::id.eq(item.subscription_id),
+                    subscriptions::account_id.eq(order.account_id),
+                    subscriptions::product_id.eq(item.product_id),
+                    subscriptions::plan_id.eq(item.plan_id),
+                    subscriptions::billing_frequency.eq(&item.billing_frequency),
+                    subscriptions::quantity.eq(item.quantity),
+                    subscriptions::status.eq("active"),
+                    subscriptions::current_period_start.eq(Some(item.period_start)),
+                    subscriptions::current_period_end.eq(Some(item.period_end)),
+                    subscriptions::period_amount.eq(Some(item.plan_price)),
+                    subscriptions::currency.eq(&order.currency),
+                ))
+                .returning(Subscription::as_returning())
+                .get_result(conn)
+                .await?
+        }
+    })
+}

@@ -1,0 +1,76 @@
+//! Step 5, **complete**: the order marked completed with its charge, the credit it creates
+//! added to the account's balance, its cart closed; then its response stored under its
+//! idempotency key, so a retry gets exactly this answer.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use super::Engine;
+use crate::db::models::Order;
+use crate::db::schema::{accounts, carts, orders};
+use crate::error::{ApiResult, internal_error};
+use crate::services::idempotency;
+use crate::services::orders::order_view_with;
+
+pub async fn complete(
+    engine: &Engine,
+    conn: &mut AsyncPgConnection,
+    order: Order,
+    charge_id: Option<&str>,
+) -> ApiResult<Order> {
+    let now = engine.clock.now();
+    if order.credit_created > Decimal::ZERO {
+        diesel::update(accounts::table.find(order.account_id))
+            .set(accounts::credit_balance.eq(accounts::credit_balance + order.credit_created))
+            .execute(conn)
+            .await?;
+    }
+    let completed: Order = diesel::update(orders::table.find(order.id))
+        .set((
+            orders::status.eq("completed"),
+            orders::completed_at.eq(Some(now)),
+            orders::charge_id.eq(charge_id),
+        ))
+        .returning(Order::as_returning())
+        .get_result(conn)
+        .await?;
+    if let Some(cart_id) = order.cart_id {
+        diesel::update(carts::table.find(cart_id))
+            .set((carts::status.eq("checked_out"), carts::updated_at.eq(now)))
+            .execute(conn)
+            .await?;
+    }
+    Ok(completed)
+}
+
+/// The placed order as the API shows it, stored under its key.
+pub async fn respond(
+    engine: &Engine,
+    conn: &mut AsyncPgConnection,
+    completed: &Order,
+    invoice_id: Uuid,
+) -> ApiResult<serde_json::Value> {
+    let mut view = order_view_with(&engine.catalog, conn, completed.clone()).await?;
+    view.invoice_id = Some(invoice_id);
+    let body = serde_json::to_value(&view).map_err(|e| internal_error("order view", &e))?;
+    idempotency::complete(
+        conn,
+        completed.account_id,
+        &completed.idempotency_key,
+        201,
+        &body,
+        engine.clock.now(),
+    )
+    .await?;
+    Ok(body)
+}
+
+/// The response a completed order stored under its key.
+pub async fn stored_response(
+    conn: &mut AsyncPgConnection,
+    order: &Order,
+) -> ApiResult<serde_json::Value> {
+    idempotency::stored_response(conn, order.account_id, &order.idempotency_key).await
+}

@@ -1,0 +1,282 @@
+//! The order engine: every change of money — a checkout, an accepted quote, and next a
+//! renewal, an immediate cancellation credit, a dunning retry — runs through the same steps,
+//! each a module with one job. The steps never call one another: the functions of this
+//! module run them in order, each step taking the previous one's output.
+//!
+//! ```text
+//!  price ──► record ──► settle ──► apply ──► complete ──► invoice ──► events
+//!  price.rs  record.rs  settle.rs  apply.rs  complete.rs  invoice.rs  events.rs
+//!  (pure     pending    card charge subscrip- order done,  the gapless  audit trail
+//!   rules)   order,key  (outside a  tions     cart closed, number and
+//!            and holds  transaction changed   response     its invoice
+//!                       ) or terms            stored
+//! ```
+//!
+//! A caller (checkout, quote acceptance) chooses the inputs — what is priced, who places
+//! it, where it comes from — and calls [`place`] in its transaction; a card order then goes
+//! through [`charge_and_finalise`]. `recovery.rs` settles what a fault left pending.
+
+pub mod apply;
+pub mod complete;
+pub mod events;
+pub mod invoice;
+pub mod price;
+pub mod record;
+pub mod recovery;
+pub mod settle;
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::Role;
+use crate::clock::Clock;
+use crate::db::DbPool;
+use crate::db::models::{Account, Order};
+use crate::domain::catalog::Catalog;
+use crate::domain::period::Period;
+use crate::domain::proration::Totals;
+use crate::error::{ApiError, ApiResult, internal_error};
+use crate::payments::{ChargeError, PaymentGateway};
+use crate::services::Caller;
+use crate::services::access::account_for_update;
+use crate::services::rules::ItemTarget;
+
+/// What the engine needs from the application, and nothing more.
+#[derive(Clone)]
+pub struct Engine {
+    pub pool: DbPool,
+    pub catalog: Arc<Catalog>,
+    pub clock: Arc<dyn Clock>,
+    pub gateway: Arc<dyn PaymentGateway>,
+    pub seller_country: String,
+}
+
+impl Engine {
+    pub fn of(state: &AppState) -> Engine {
+        Engine {
+            pool: state.pool.clone(),
+            catalog: state.catalog.get(),
+            clock: state.clock.clone(),
+            gateway: state.gateway.clone(),
+            seller_country: state.seller_country.clone(),
+        }
+    }
+}
+
+/// Where an order comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum OrderSource {
+    Cart(Uuid),
+    Quote(Uuid),
+}
+
+/// How an order is paid: corporate accounts by invoice, others by card when something is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settlement {
+    Card,
+    Invoice,
+    None,
+}
+
+impl Settlement {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Settlement::Card => "card",
+            Settlement::Invoice => "invoice",
+            Settlement::None => "none",
+        }
+    }
+}
+
+impl std::str::FromStr for Settlement {
+    type Err = String;
+
+    fn from_str(stored: &str) -> Result<Settlement, String> {
+        match stored {
+            "card" => Ok(Settlement::Card),
+            "invoice" => Ok(Settlement::Invoice),
+            "none" => Ok(Settlement::None),
+            other => Err(format!("unknown settlement {other:?}")),
+        }
+    }
+}
+
+/// One item of an order about to be recorded.
+pub struct DraftItem {
+    pub kind: String,
+    pub target: ItemTarget,
+    pub period: Period,
+    pub unit_price: Decimal,
+    pub plan_price: Decimal,
+    pub proration_credit: Decimal,
+    pub lines: Vec<(String, Decimal)>,
+    /// The licences of the subscription it acts on now, when it has one.
+    pub current: Option<(Uuid, i32)>,
+}
+
+/// An order about to be recorded: what it charges, item by item, and where it comes from.
+pub struct OrderDraft {
+    pub source: OrderSource,
+    pub currency: String,
+    /// The day the rules and prices were agreed on; the new periods start on it.
+    pub quote_date: NaiveDate,
+    pub totals: Totals,
+    pub items: Vec<DraftItem>,
+}
+
+/// Who places the order and on what terms: facts recorded with it, which settling it later
+/// relies on instead of the placer's reach at that time.
+pub struct Placement {
+    pub idempotency_key: String,
+    /// What the key's request asked for (SPEC §5: body, not headers).
+    pub fingerprint: String,
+    pub po_number: Option<String>,
+    pub reason: Option<String>,
+    /// Held to the rules of an assisting role (may downgrade): the placer's own role, or
+    /// the representative who made the quote being accepted.
+    pub assisting: bool,
+}
+
+/// What [`place`] leaves: a completed order (its response) or one that awaits its charge.
+pub enum Placed {
+    Completed {
+        order_id: Uuid,
+        body: serde_json::Value,
+    },
+    AwaitingCharge(Box<Order>),
+}
+
+/// Records a priced order in the caller's transaction and, when nothing is charged by card
+/// (invoice terms, or nothing due), settles and applies it in the same transaction.
+pub async fn place(
+    engine: &Engine,
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    account: &Account,
+    draft: &OrderDraft,
+    placement: Placement,
+) -> ApiResult<Placed> {
+    let settlement = settle::settlement_for(account, draft.totals.total_due)?;
+    let now = engine.clock.now();
+    let order = record::record(conn, caller, account, draft, &placement, settlement, now).await?;
+    if settlement == Settlement::Card {
+        return Ok(Placed::AwaitingCharge(Box::new(order)));
+    }
+    let order_id = order.id;
+    finalise(
+        engine,
+        conn,
+        caller,
+        account,
+        order,
+        None,
+        placement.assisting,
+    )
+    .await
+    .map(|body| Placed::Completed { order_id, body })
+}
+
+/// Applies a recorded order that is paid for (or needs no card): apply → complete →
+/// invoice → events, in the caller's transaction.
+async fn finalise(
+    engine: &Engine,
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    account: &Account,
+    order: Order,
+    charge_id: Option<&str>,
+    assisting: bool,
+) -> ApiResult<serde_json::Value> {
+    let changes = apply::apply(engine, conn, account, &order, assisting).await?;
+    let completed = complete::complete(engine, conn, order, charge_id).await?;
+    let invoice = invoice::issue(engine, conn, account, &completed).await?;
+    let body = complete::respond(engine, conn, &completed, invoice.id).await?;
+    events::order_placed(conn, caller, &completed, &changes, &invoice).await?;
+    Ok(body)
+}
+
+/// Whether the order's placer acted on the customer's behalf (may downgrade): a fact of the
+/// order, recorded with it.
+fn placed_assisting(order: &Order) -> ApiResult<bool> {
+    let role: Role = order
+        .placed_by_role
+        .parse()
+        .map_err(|e: String| internal_error("stored role", &e))?;
+    Ok(role.is_assisting())
+}
+
+enum Settled {
+    Done(serde_json::Value),
+    Refused(ApiError),
+}
+
+/// Charges a recorded card order (outside any transaction) and finalises it. Settling acts
+/// on the order's own facts: reach and role were checked when it was recorded, so a placer
+/// who lost reach since (the account changed kind) cannot leave a paid order pending. A
+/// rule broken since voids the order before it is refunded; a fault gives the lease back.
+pub async fn charge_and_finalise(
+    engine: &Engine,
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    order: Order,
+) -> ApiResult<serde_json::Value> {
+    if order.status == "completed" {
+        return complete::stored_response(conn, &order).await;
+    }
+    let assisting = placed_assisting(&order)?;
+    let charge = settle::charge(engine, &order).await?;
+    let (order_id, account_id) = (order.id, order.account_id);
+    let settled = conn
+        .transaction(async |conn| {
+            let account = account_for_update(conn, account_id).await?;
+            let order = record::lock_order(conn, order_id).await?;
+            if order.status == "completed" {
+                return complete::stored_response(conn, &order)
+                    .await
+                    .map(Settled::Done);
+            }
+            match &charge {
+                Err(ChargeError::Declined { reason }) => {
+                    settle::abandon(conn, caller, &order, reason).await?;
+                    Ok(Settled::Refused(settle::declined(reason)))
+                }
+                Err(ChargeError::Unavailable(why)) => {
+                    settle::gateway_unavailable(conn, &order, why)
+                        .await
+                        .map(Settled::Refused)
+                }
+                // A rule broken since the order was recorded rolls this transaction back
+                // whole; the order is then voided and refunded below.
+                Ok(charge) => finalise(
+                    engine,
+                    conn,
+                    caller,
+                    &account,
+                    order,
+                    Some(&charge.charge_id),
+                    assisting,
+                )
+                .await
+                .map(Settled::Done),
+            }
+        })
+        .await;
+    match (settled, charge) {
+        (Ok(Settled::Done(body)), _) => Ok(body),
+        (Ok(Settled::Refused(error)), _) => Err(error),
+        (Err(broken), Ok(charge)) if broken.code.status().is_client_error() => {
+            settle::void_and_refund(engine, conn, caller, &order, &charge.charge_id, &broken)
+                .await?;
+            Err(broken)
+        }
+        (Err(fault), _) => {
+            settle::release_after_fault(engine, &order).await;
+            Err(fault)
+        }
+    }
+}
