@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod openapi;
+pub mod pagination;
 pub mod payments;
 pub mod seed;
 pub mod services;

@@ -147,7 +147,11 @@ impl JwtVerifier {
             "tokens can only be minted with an HS256 secret (JWT_HS256_SECRET or the development default)"
                 .to_owned()
         })?;
-        let now = chrono::Utc::now().timestamp().max(0).unsigned_abs();
+        // Token lifetimes are real time, whatever clock the billing rules read.
+        let now = crate::clock::Clock::now(&crate::clock::SystemClock)
+            .timestamp()
+            .max(0)
+            .unsigned_abs();
         let claims = Claims {
             sub: sub.to_owned(),
             role: Some(role.as_str().to_owned()),

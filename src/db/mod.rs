@@ -37,7 +37,7 @@ macro_rules! newest_first_page {
                 .first::<(chrono::DateTime<chrono::Utc>, uuid::Uuid)>($conn)
                 .await
                 .optional()?
-                .ok_or_else($crate::http::pagination::unknown_cursor)?;
+                .ok_or_else($crate::pagination::unknown_cursor)?;
             query = query.filter(
                 t::created_at
                     .lt(created_at)

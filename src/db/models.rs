@@ -117,6 +117,7 @@ pub struct NewUser<'a> {
     pub account_id: Uuid,
     pub name: &'a str,
     pub email: &'a str,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]
@@ -158,6 +159,8 @@ pub struct NewSubscription<'a> {
     pub period_amount: Option<Decimal>,
     pub currency: &'a str,
     pub trial_ends_on: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]

@@ -13,8 +13,8 @@ use crate::db::models::Account;
 use crate::domain::account::AccountKind;
 use crate::error::{ApiResult, Problem, internal_error};
 use crate::http::extract::Json;
-use crate::http::pagination::{List, ListParams};
 use crate::http::{etag, if_match_version};
+use crate::pagination::{List, ListParams};
 use crate::services::Caller;
 use crate::services::accounts::{self, CreateAccount, PatchAccount, PaymentMethodInput};
 

@@ -3,7 +3,9 @@
 use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+
+use crate::AppState;
 
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -23,9 +25,19 @@ impl FromRequest for Caller {
             .extensions()
             .get::<RequestId>()
             .map_or_else(|| uuid::Uuid::new_v4().to_string(), |id| id.0.clone());
+        let now = match req.app_data::<web::Data<AppState>>() {
+            Some(state) => state.clock.now(),
+            None => {
+                return ready(Err(crate::error::internal_error(
+                    "application state",
+                    &"missing",
+                )));
+            }
+        };
         ready(Ok(Caller {
             principal,
             request_id,
+            now,
         }))
     }
 }

@@ -2,77 +2,20 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use serde::Serialize;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::db::models::CartItem;
-use crate::error::{ApiResult, Problem, internal_error};
+use crate::error::{ApiResult, Problem};
 use crate::http::extract::Json;
 use crate::http::{etag, if_match_version};
 use crate::services::Caller;
-use crate::services::cart::{self, CartDetail, CartItemInput, CartItemPatch};
+use crate::services::cart::{self, CartDetail, CartItemInput, CartItemPatch, CartView, cart_view};
 use crate::services::checkout::{self, CheckoutInput};
 use crate::services::checkout_summary::{self, QuoteView};
 use crate::services::orders::OrderView;
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CartItemView {
-    pub id: Uuid,
-    /// `change` or `subscribe`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub product: String,
-    pub subscription_id: Option<Uuid>,
-    pub plan: String,
-    pub billing_frequency: String,
-    pub quantity: i32,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CartView {
-    pub id: Uuid,
-    /// `open`, or `checking_out` while an order is being placed from it.
-    pub status: String,
-    /// Bumped by every edit; also the `ETag`.
-    pub version: i32,
-    /// Lets a portal offer "Add to cart" instead of "Checkout" when items are waiting.
-    pub item_count: usize,
-    pub items: Vec<CartItemView>,
-}
-
-fn cart_view(state: &AppState, detail: CartDetail) -> ApiResult<CartView> {
-    let catalog = state.catalog.get();
-    let items = detail
-        .items
-        .into_iter()
-        .map(|item: CartItem| {
-            let (product, plan) = catalog
-                .plan(item.plan_id)
-                .ok_or_else(|| internal_error("cart plan missing from catalog", &item.plan_id))?;
-            Ok(CartItemView {
-                id: item.id,
-                kind: item.kind,
-                product: product.code.clone(),
-                subscription_id: item.subscription_id,
-                plan: plan.code.clone(),
-                billing_frequency: item.billing_frequency,
-                quantity: item.quantity,
-            })
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
-    Ok(CartView {
-        id: detail.cart.id,
-        status: detail.cart.status,
-        version: detail.cart.version,
-        item_count: items.len(),
-        items,
-    })
-}
-
 fn respond(state: &AppState, detail: CartDetail) -> ApiResult<HttpResponse> {
-    let view = cart_view(state, detail)?;
+    let view = cart_view(&state.catalog.get(), detail)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(view.version)))
         .json(view))

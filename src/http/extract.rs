@@ -6,7 +6,7 @@ use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
-use serde::de::{Deserialize, DeserializeOwned};
+use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, ErrorCode, FieldError};
 
@@ -131,14 +131,4 @@ fn nul_character(value: &serde_json::Value, path: String) -> Option<String> {
         }),
         _ => None,
     }
-}
-
-/// Deserialises a field that may be absent (outer `None`), `null` (`Some(None)`) or a value.
-/// PATCH bodies use it to tell "leave as is" from "clear".
-pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }

@@ -13,7 +13,6 @@ pub mod metrics;
 pub mod middleware;
 pub mod ops;
 pub mod orders;
-pub mod pagination;
 pub mod purchase_orders;
 pub mod quotes;
 pub mod subscriptions;

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::error::{ApiResult, Problem};
 use crate::http::extract::Json;
-use crate::http::pagination::{List, ListParams};
+use crate::pagination::{List, ListParams};
 use crate::services::Caller;
 use crate::services::invoice_payments::{self, RecordPayment};
 use crate::services::orders::{self, InvoiceView, OrderView};

@@ -10,7 +10,7 @@ use crate::AppState;
 use crate::error::{ApiResult, Problem};
 use crate::http::cart::order_placed;
 use crate::http::extract::Json;
-use crate::http::pagination::{List, ListParams};
+use crate::pagination::{List, ListParams};
 use crate::services::Caller;
 use crate::services::orders::OrderView;
 use crate::services::quotes::{self, AcceptQuote, CreateQuote, RejectQuote, SentQuoteView};

@@ -15,7 +15,7 @@ use crate::domain::subscription::{
 use crate::error::{ApiResult, Problem};
 use crate::http::etag;
 use crate::http::extract::Json;
-use crate::http::pagination::{List, ListParams};
+use crate::pagination::{List, ListParams};
 use crate::services::Caller;
 use crate::services::subscriptions::{self, ImportSubscription, SubscriptionDetail};
 

@@ -1,37 +1,14 @@
 //! The account's users.
 
 use actix_web::{HttpResponse, delete, get, post, web};
-use chrono::{DateTime, Utc};
-use serde::Serialize;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::db::models::User;
 use crate::error::{ApiResult, Problem};
 use crate::http::extract::Json;
-use crate::http::pagination::{List, ListParams};
+use crate::pagination::{List, ListParams};
 use crate::services::Caller;
-use crate::services::users::{self, CreateUser};
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserView {
-    pub id: Uuid,
-    pub name: String,
-    pub email: String,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<User> for UserView {
-    fn from(u: User) -> UserView {
-        UserView {
-            id: u.id,
-            name: u.name,
-            email: u.email,
-            created_at: u.created_at,
-        }
-    }
-}
+use crate::services::users::{self, CreateUser, UserView};
 
 /// List the account's users, newest first.
 #[utoipa::path(

@@ -14,12 +14,12 @@ use crate::domain::account::{AccountKind, is_country_code, is_plausible_email};
 use crate::domain::money::Currency;
 use crate::domain::vat::validate_vat_id;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
-use crate::http::extract::nullable;
-use crate::http::pagination::{ListParams, unknown_cursor};
+use crate::pagination::{ListParams, unknown_cursor};
 use crate::payments::AttachError;
 use crate::services::Caller;
 use crate::services::access::{account_in_reach, account_in_reach_for_update, account_kind};
 use crate::services::audit::{self, Event, snapshot};
+use crate::services::input::nullable;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -1,6 +1,5 @@
 //! The audit trail: every mutation writes one event in the same transaction as the change.
 
-use chrono::Utc;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use uuid::Uuid;
@@ -44,7 +43,7 @@ pub async fn record(
             after: event.after,
             reason: event.reason,
             request_id: &caller.request_id,
-            created_at: Utc::now(),
+            created_at: caller.now,
         })
         .execute(conn)
         .await?;

@@ -1,18 +1,18 @@
 //! The cart (SPEC §5): at most one open cart per account, one item per product, every edit
 //! checked against the rules and bumping the version.
 
-use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::db::models::{Account, Cart, CartItem, Subscription};
 use crate::db::schema::{cart_items, carts, subscriptions};
+use crate::domain::catalog::Catalog;
 use crate::domain::period::BillingFrequency;
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
 use crate::services::Caller;
 use crate::services::access::{account_in_reach, account_in_reach_for_update};
 use crate::services::accounts::version_mismatch;
@@ -73,7 +73,11 @@ pub async fn current_cart(
         .optional()
 }
 
-async fn current_or_new_cart(conn: &mut AsyncPgConnection, account_id: Uuid) -> ApiResult<Cart> {
+async fn current_or_new_cart(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<Cart> {
     if let Some(cart) = current_cart(conn, account_id).await? {
         return Ok(cart);
     }
@@ -83,6 +87,8 @@ async fn current_or_new_cart(conn: &mut AsyncPgConnection, account_id: Uuid) -> 
             carts::id.eq(Uuid::now_v7()),
             carts::account_id.eq(account_id),
             carts::status.eq("open"),
+            carts::created_at.eq(now),
+            carts::updated_at.eq(now),
         ))
         .on_conflict_do_nothing()
         .execute(conn)
@@ -121,7 +127,7 @@ pub async fn subscription_for_product(
 pub async fn get(state: &AppState, caller: &Caller, account_id: Uuid) -> ApiResult<CartDetail> {
     let mut conn = state.pool.get().await?;
     account_in_reach(&mut conn, caller, account_id).await?;
-    let cart = current_or_new_cart(&mut conn, account_id).await?;
+    let cart = current_or_new_cart(&mut conn, account_id, caller.now).await?;
     let items = items_of(&mut conn, cart.id).await?;
     Ok(CartDetail { cart, items })
 }
@@ -249,7 +255,7 @@ async fn editable_cart(
     if_match: Option<i32>,
 ) -> ApiResult<(Account, Cart)> {
     let account = account_in_reach_for_update(conn, caller, account_id).await?;
-    let cart = current_or_new_cart(conn, account_id).await?;
+    let cart = current_or_new_cart(conn, account_id, caller.now).await?;
     if cart.status != "open" {
         return Err(ApiError::new(
             ErrorCode::Conflict,
@@ -264,11 +270,15 @@ async fn editable_cart(
     Ok((account, cart))
 }
 
-async fn bump(conn: &mut AsyncPgConnection, cart_id: Uuid) -> ApiResult<Cart> {
+async fn bump(
+    conn: &mut AsyncPgConnection,
+    cart_id: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<Cart> {
     Ok(diesel::update(carts::table.find(cart_id))
         .set((
             carts::version.eq(carts::version + 1),
-            carts::updated_at.eq(diesel::dsl::now),
+            carts::updated_at.eq(now),
         ))
         .returning(Cart::as_returning())
         .get_result(conn)
@@ -312,13 +322,13 @@ pub async fn add_item(
             plan_id: target.plan_id,
             billing_frequency: target.frequency.as_str().to_owned(),
             quantity: target.quantity,
-            created_at: Utc::now(),
+            created_at: caller.now,
         };
         diesel::insert_into(cart_items::table)
             .values(&item)
             .execute(conn)
             .await?;
-        let cart = bump(conn, cart.id).await?;
+        let cart = bump(conn, cart.id, caller.now).await?;
         audit::record(
             conn,
             caller,
@@ -402,7 +412,7 @@ pub async fn patch_item(
             .returning(CartItem::as_returning())
             .get_result(conn)
             .await?;
-        let cart = bump(conn, cart.id).await?;
+        let cart = bump(conn, cart.id, caller.now).await?;
         audit::record(
             conn,
             caller,
@@ -437,7 +447,7 @@ pub async fn delete_item(
         diesel::delete(cart_items::table.find(item_id))
             .execute(conn)
             .await?;
-        let cart = bump(conn, cart.id).await?;
+        let cart = bump(conn, cart.id, caller.now).await?;
         audit::record(
             conn,
             caller,
@@ -455,4 +465,58 @@ pub async fn delete_item(
         Ok(())
     })
     .await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CartItemView {
+    pub id: Uuid,
+    /// `change` or `subscribe`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub product: String,
+    pub subscription_id: Option<Uuid>,
+    pub plan: String,
+    pub billing_frequency: String,
+    pub quantity: i32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CartView {
+    pub id: Uuid,
+    /// `open`, or `checking_out` while an order is being placed from it.
+    pub status: String,
+    /// Bumped by every edit; also the `ETag`.
+    pub version: i32,
+    /// Lets a portal offer "Add to cart" instead of "Checkout" when items are waiting.
+    pub item_count: usize,
+    pub items: Vec<CartItemView>,
+}
+
+/// The cart as the API shows it.
+pub fn cart_view(catalog: &Catalog, detail: CartDetail) -> ApiResult<CartView> {
+    let items = detail
+        .items
+        .into_iter()
+        .map(|item: CartItem| {
+            let (product, plan) = catalog
+                .plan(item.plan_id)
+                .ok_or_else(|| internal_error("cart plan missing from catalog", &item.plan_id))?;
+            Ok(CartItemView {
+                id: item.id,
+                kind: item.kind,
+                product: product.code.clone(),
+                subscription_id: item.subscription_id,
+                plan: plan.code.clone(),
+                billing_frequency: item.billing_frequency,
+                quantity: item.quantity,
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(CartView {
+        id: detail.cart.id,
+        status: detail.cart.status,
+        version: detail.cart.version,
+        item_count: items.len(),
+        items,
+    })
 }

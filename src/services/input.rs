@@ -1,4 +1,6 @@
-//! Small helpers for free-text request fields shared by several use cases.
+//! Small helpers for request fields shared by several use cases.
+
+use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -12,4 +14,14 @@ pub fn clean(value: Option<&String>, field: &str, max: usize) -> ApiResult<Optio
         )),
         Some(v) => Ok(Some(v.to_owned())),
     }
+}
+
+/// Deserialises a field that may be absent (outer `None`), `null` (`Some(None)`) or a value.
+/// PATCH bodies use it to tell "leave as is" from "clear".
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }

@@ -1,7 +1,7 @@
 //! Payments received against an open invoice (transfer or cheque), recorded by the
 //! representative or an admin; the invoice is paid once they cover it.
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
@@ -143,7 +143,7 @@ pub async fn record(
                 reference,
                 received_on: input.received_on.unwrap_or(today),
                 recorded_by: caller.principal.sub.clone(),
-                created_at: Utc::now(),
+                created_at: caller.now,
             })
             .returning(InvoicePayment::as_returning())
             .get_result(conn)
@@ -154,7 +154,7 @@ pub async fn record(
             .set((
                 invoices::amount_paid.eq(paid),
                 invoices::status.eq(if settled { "paid" } else { "open" }),
-                invoices::paid_at.eq(settled.then(Utc::now)),
+                invoices::paid_at.eq(settled.then_some(caller.now)),
             ))
             .returning(Invoice::as_returning())
             .get_result(conn)

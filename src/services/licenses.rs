@@ -17,7 +17,7 @@ use crate::db::models::{LicenseAssignment, Subscription, User};
 use crate::db::schema::{license_assignments, subscriptions, users};
 use crate::domain::subscription::{SubscriptionStatus, effective_status};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, violated_constraint};
-use crate::http::pagination::{ListParams, unknown_cursor};
+use crate::pagination::{ListParams, unknown_cursor};
 use crate::services::Caller;
 use crate::services::access::{account_in_reach, account_in_reach_for_update};
 use crate::services::audit::{self, Event};
@@ -208,7 +208,7 @@ pub async fn assign(
                 subscription_id,
                 account_id,
                 user_id,
-                created_at: Utc::now(),
+                created_at: caller.now,
             })
             .returning(LicenseAssignment::as_returning())
             .get_result(conn)
@@ -376,7 +376,7 @@ pub async fn bulk(
         )
         .execute(conn)
         .await?;
-        let now = Utc::now();
+        let now = caller.now;
         let rows: Vec<LicenseAssignment> = to_assign
             .iter()
             .map(|user_id| LicenseAssignment {

@@ -29,4 +29,7 @@ use crate::auth::Principal;
 pub struct Caller {
     pub principal: Principal,
     pub request_id: String,
+    /// The time of the request, read once from the application's clock: every row and event
+    /// the request writes carries it.
+    pub now: chrono::DateTime<chrono::Utc>,
 }

@@ -14,7 +14,7 @@ use crate::db::schema::{invoices, order_items, order_lines, orders, subscription
 use crate::domain::catalog::Catalog;
 use crate::domain::period::BillingFrequency;
 use crate::error::{ApiError, ApiResult, internal_error};
-use crate::http::pagination::ListParams;
+use crate::pagination::ListParams;
 use crate::services::Caller;
 use crate::services::access::account_in_reach;
 use crate::services::checkout_summary::LineView;

@@ -14,7 +14,7 @@ use crate::db::models::{Account, PurchaseOrder};
 use crate::db::schema::{orders, purchase_orders};
 use crate::domain::money::round_to_minor;
 use crate::error::{ApiError, ApiResult, ErrorCode, violated_constraint};
-use crate::http::pagination::ListParams;
+use crate::pagination::ListParams;
 use crate::services::Caller;
 use crate::services::access::{account_in_reach, account_in_reach_for_update};
 use crate::services::audit::{self, Event, snapshot};
@@ -164,7 +164,7 @@ pub async fn create(
                 number: number.clone(),
                 amount_limit: input.amount_limit,
                 expires_on: input.expires_on,
-                created_at: Utc::now(),
+                created_at: caller.now,
             })
             .returning(PurchaseOrder::as_returning())
             .get_result(conn)

@@ -24,7 +24,7 @@ use crate::domain::account::AccountKind;
 use crate::domain::period::BillingFrequency;
 use crate::domain::plan_change::Actor;
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
-use crate::http::pagination::ListParams;
+use crate::pagination::ListParams;
 use crate::services::Caller;
 use crate::services::access::{account_in_reach, account_in_reach_for_update, account_kind};
 use crate::services::audit::{self, Event};
@@ -259,7 +259,7 @@ pub async fn create(
                 decision_reason: None,
                 decided_at: None,
                 order_id: None,
-                created_at: Utc::now(),
+                created_at: caller.now,
             })
             .returning(Quote::as_returning())
             .get_result(conn)
@@ -267,7 +267,7 @@ pub async fn create(
         // The cart became the quote: start the next one empty.
         diesel::delete(cart_items::table.filter(cart_items::cart_id.eq(cart.id))).execute(conn).await?;
         diesel::update(carts::table.find(cart.id))
-            .set((carts::version.eq(carts::version + 1), carts::updated_at.eq(diesel::dsl::now)))
+            .set((carts::version.eq(carts::version + 1), carts::updated_at.eq(caller.now)))
             .execute(conn)
             .await?;
         audit::record(conn, caller, Event {
@@ -595,7 +595,7 @@ pub async fn accept(
                 quotes::status.eq("accepted"),
                 quotes::order_id.eq(Some(order_id)),
                 quotes::decided_by.eq(Some(&caller.principal.sub)),
-                quotes::decided_at.eq(Some(Utc::now())),
+                quotes::decided_at.eq(Some(caller.now)),
             ))
             .execute(conn)
             .await?;
@@ -661,7 +661,7 @@ pub async fn decide(
                 quotes::status.eq(status),
                 quotes::decided_by.eq(Some(&caller.principal.sub)),
                 quotes::decision_reason.eq(reason.as_deref()),
-                quotes::decided_at.eq(Some(Utc::now())),
+                quotes::decided_at.eq(Some(caller.now)),
             ))
             .returning(Quote::as_returning())
             .get_result(conn)

@@ -18,7 +18,7 @@ use crate::domain::period::{BillingFrequency, Period};
 use crate::error::{
     ApiError, ApiResult, ErrorCode, FieldError, internal_error, violated_constraint,
 };
-use crate::http::pagination::ListParams;
+use crate::pagination::ListParams;
 use crate::services::Caller;
 use crate::services::access::{account_in_reach, account_in_reach_for_update};
 use crate::services::audit::{self, Event, snapshot};
@@ -296,6 +296,8 @@ pub async fn import(
                     period_amount: plan.period_amount,
                     currency: currency.code(),
                     trial_ends_on: plan.trial_ends_on,
+                    created_at: caller.now,
+                    updated_at: caller.now,
                 })
                 .returning(Subscription::as_returning())
                 .get_result(conn)

@@ -1,8 +1,9 @@
 //! The people of an account who may use its products.
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -11,7 +12,7 @@ use crate::db::models::{NewUser, User};
 use crate::db::schema::users;
 use crate::domain::account::is_plausible_email;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, violated_constraint};
-use crate::http::pagination::ListParams;
+use crate::pagination::ListParams;
 use crate::services::Caller;
 use crate::services::access::{account_in_reach, account_in_reach_for_update};
 use crate::services::audit::{self, Event, snapshot};
@@ -79,6 +80,7 @@ pub async fn create(
                 account_id,
                 name: &name,
                 email: &email,
+                created_at: caller.now,
             })
             .returning(User::as_returning())
             .get_result(conn)
@@ -146,4 +148,23 @@ pub async fn delete(
         Ok(())
     })
     .await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> UserView {
+        UserView {
+            id: u.id,
+            name: u.name,
+            email: u.email,
+            created_at: u.created_at,
+        }
+    }
 }

@@ -60,7 +60,7 @@ pub async fn apply(
             &target,
             current.as_ref(),
         )?;
-        let after = change_subscription(conn, order, item, current.as_ref()).await?;
+        let after = change_subscription(engine, conn, order, item, current.as_ref()).await?;
         changes.push(Change {
             before: current,
             after,
@@ -70,6 +70,7 @@ pub async fn apply(
 }
 
 async fn change_subscription(
+    engine: &Engine,
     conn: &mut AsyncPgConnection,
     order: &Order,
     item: &OrderItem,
@@ -88,7 +89,7 @@ async fn change_subscription(
                     subscriptions::period_amount.eq(Some(item.plan_price)),
                     subscriptions::quantity_pending.eq(None::<i32>),
                     subscriptions::version.eq(subscriptions::version + 1),
-                    subscriptions::updated_at.eq(diesel::dsl::now),
+                    subscriptions::updated_at.eq(engine.clock.now()),
                 ))
                 .returning(Subscription::as_returning())
                 .get_result(conn)
@@ -108,6 +109,8 @@ async fn change_subscription(
                     subscriptions::current_period_end.eq(Some(item.period_end)),
                     subscriptions::period_amount.eq(Some(item.plan_price)),
                     subscriptions::currency.eq(&order.currency),
+                    subscriptions::created_at.eq(engine.clock.now()),
+                    subscriptions::updated_at.eq(engine.clock.now()),
                 ))
                 .returning(Subscription::as_returning())
                 .get_result(conn)

@@ -80,7 +80,7 @@ pub async fn abandon(
     order: &Order,
     why: &str,
 ) -> ApiResult<()> {
-    give_back(conn, order).await?;
+    give_back(conn, order, caller.now).await?;
     diesel::delete(orders::table.find(order.id))
         .execute(conn)
         .await?;
@@ -129,7 +129,7 @@ pub async fn void_and_refund(
             ))
             .execute(conn)
             .await?;
-        give_back(conn, &order).await?;
+        give_back(conn, &order, now).await?;
         audit::record(
             conn,
             caller,
@@ -199,7 +199,11 @@ pub async fn release_after_fault(engine: &Engine, order: &Order) {
 
 /// Gives back what a pending order held: its credit reservation, its key, its cart and the
 /// licences it held back.
-async fn give_back(conn: &mut AsyncPgConnection, order: &Order) -> ApiResult<()> {
+async fn give_back(
+    conn: &mut AsyncPgConnection,
+    order: &Order,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<()> {
     if order.credit_applied > Decimal::ZERO {
         diesel::update(accounts::table.find(order.account_id))
             .set(accounts::credit_balance.eq(accounts::credit_balance + order.credit_applied))
@@ -209,10 +213,7 @@ async fn give_back(conn: &mut AsyncPgConnection, order: &Order) -> ApiResult<()>
     idempotency::forget(conn, order.account_id, &order.idempotency_key).await?;
     if let Some(cart_id) = order.cart_id {
         diesel::update(carts::table.find(cart_id))
-            .set((
-                carts::status.eq("open"),
-                carts::updated_at.eq(diesel::dsl::now),
-            ))
+            .set((carts::status.eq("open"), carts::updated_at.eq(now)))
             .execute(conn)
             .await?;
     }
