@@ -52,7 +52,7 @@ pub struct CreateAccount {
     pub kind: AccountKind,
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
-    /// ISO 3166-1 alpha-2, upper case.
+    /// An assigned ISO 3166-1 alpha-2 code, upper case.
     #[schema(min_length = 2, max_length = 2, pattern = "^[A-Z]{2}$", example = "DE")]
     pub country: String,
     pub currency: Currency,
@@ -73,6 +73,7 @@ pub struct CreateAccount {
 pub struct PatchAccount {
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
+    /// An assigned ISO 3166-1 alpha-2 code, upper case.
     #[schema(min_length = 2, max_length = 2, pattern = "^[A-Z]{2}$")]
     pub country: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
@@ -139,7 +140,7 @@ fn validate(data: AccountData) -> ApiResult<AccountData> {
     if !is_country_code(&data.country) {
         errors.push(FieldError {
             field: "country".into(),
-            message: "must be an ISO 3166 alpha-2 code in upper case, e.g. DE".into(),
+            message: "must be an assigned ISO 3166-1 alpha-2 code in upper case, e.g. DE".into(),
         });
     }
     let vat_id = match data.vat_id.as_deref().map(str::trim) {
@@ -422,6 +423,24 @@ pub async fn patch(
             },
         )
         .await?;
+        // The country decides the tax: its change is an event of its own that a reviewer
+        // (or a VAT report) can find without diffing every update.
+        if before.country != after.country {
+            audit::record(
+                conn,
+                caller,
+                Event {
+                    account_id: Some(account_id),
+                    action: "account.country_changed",
+                    subject_type: "account",
+                    subject_id: Some(account_id),
+                    before: Some(serde_json::json!({"country": before.country})),
+                    after: Some(serde_json::json!({"country": after.country})),
+                    reason: None,
+                },
+            )
+            .await?;
+        }
         Ok(after)
     })
     .await

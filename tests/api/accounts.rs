@@ -190,7 +190,12 @@ async fn patch_respects_if_match_and_clears_with_null() {
         .collect();
     assert_eq!(
         actions,
-        ["account.updated", "account.updated", "account.created"]
+        [
+            "account.country_changed",
+            "account.updated",
+            "account.updated",
+            "account.created"
+        ]
     );
     assert_eq!(
         events.body["data"][0]["actor"]["role"],
@@ -333,4 +338,65 @@ async fn accounts_paginate_newest_first() {
     app.get(&format!("/v1/accounts?starting_after={unknown}"), &admin)
         .await
         .assert_problem(422, "validation-failed");
+}
+
+#[actix_web::test]
+async fn only_assigned_country_codes_are_accepted() {
+    let app = TestApp::spawn().await;
+    for country in ["ZZ", "XK", "EU", "UK", "AA"] {
+        let refused = app
+            .post("/v1/accounts", &app.admin(), account(country, "EUR", None))
+            .await;
+        refused.assert_problem(422, "validation-failed");
+        assert_eq!(
+            refused.body["errors"][0]["field"],
+            json!("country"),
+            "{country}"
+        );
+    }
+    let id = app.create_account(account("AX", "EUR", None)).await;
+    let path = format!("/v1/accounts/{id}");
+    let refused = app
+        .patch(&path, &app.contact(id), json!({"country": "ZZ"}))
+        .await;
+    refused.assert_problem(422, "validation-failed");
+    assert_eq!(refused.body["errors"][0]["field"], json!("country"));
+    let read = app.get(&path, &app.contact(id)).await;
+    assert_eq!(read.body["country"], json!("AX"));
+    assert_eq!(read.body["version"], json!(1));
+}
+
+#[actix_web::test]
+async fn a_country_change_is_audited_as_its_own_event() {
+    let app = TestApp::spawn().await;
+    let id = app.create_account(account("DE", "EUR", None)).await;
+    let path = format!("/v1/accounts/{id}");
+    let contact = app.contact(id);
+    // A change that keeps the country writes the update event only.
+    app.patch(
+        &path,
+        &contact,
+        json!({"name": "Muster AG", "country": "DE"}),
+    )
+    .await
+    .assert_status(200);
+    app.patch(&path, &contact, json!({"country": "AT"}))
+        .await
+        .assert_status(200);
+    let events = app.get(&format!("{path}/events"), &contact).await;
+    let data = events.body["data"].as_array().expect("data");
+    let actions: Vec<&str> = data.iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "account.country_changed",
+            "account.updated",
+            "account.updated",
+            "account.created"
+        ]
+    );
+    assert_eq!(data[0]["before"], json!({"country": "DE"}));
+    assert_eq!(data[0]["after"], json!({"country": "AT"}));
+    assert_eq!(data[0]["actor"]["role"], json!("billing_contact"));
+    assert_eq!(data[0]["subject_id"], json!(id));
 }
