@@ -232,11 +232,16 @@ pub async fn patch_account(
 /// `tok_insufficientFunds` attach; `tok_expired` is rejected.
 #[utoipa::path(
     tag = "accounts",
-    params(("account_id" = Uuid, Path)),
+    params(
+        ("account_id" = Uuid, Path),
+        ("If-Match" = Option<String>, Header, description = "The account's ETag; absent: attach whatever the version"),
+    ),
     request_body = PaymentMethodInput,
     responses(
         (status = 200, body = AccountView, headers(("ETag" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json", description = "`version-mismatch`"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`payment-method-invalid`, `validation-failed`"),
     )
 )]
 #[put("/payment-method")]
@@ -244,10 +249,18 @@ pub async fn put_payment_method(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<Uuid>,
+    req: HttpRequest,
     body: Json<PaymentMethodInput>,
 ) -> ApiResult<HttpResponse> {
-    let account =
-        accounts::set_payment_method(&state, &caller, path.into_inner(), body.into_inner()).await?;
+    let if_match = if_match_version(&req)?;
+    let account = accounts::set_payment_method(
+        &state,
+        &caller,
+        path.into_inner(),
+        if_match,
+        body.into_inner(),
+    )
+    .await?;
     Ok(with_etag(
         actix_web::http::StatusCode::OK,
         account.try_into()?,

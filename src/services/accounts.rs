@@ -454,10 +454,14 @@ pub fn version_mismatch(current: i32) -> ApiError {
     .with_extension("current_version", serde_json::json!(current))
 }
 
+/// Attaches a card. With `If-Match`, only to the account at that version: checked before the
+/// gateway is asked (nothing to attach for a stale view) and again, as the rule, inside the
+/// transaction.
 pub async fn set_payment_method(
     state: &AppState,
     caller: &Caller,
     account_id: Uuid,
+    if_match: Option<i32>,
     input: PaymentMethodInput,
 ) -> ApiResult<Account> {
     let mut conn = state.pool.get().await?;
@@ -466,6 +470,11 @@ pub async fn set_payment_method(
         return Err(ApiError::forbidden(
             "Corporate accounts settle orders by invoice; no card is attached. Your representative can help.",
         ));
+    }
+    if let Some(expected) = if_match
+        && expected != account.version
+    {
+        return Err(version_mismatch(account.version));
     }
     // The gateway is called outside the transaction: no row stays locked during a network call.
     let card = state
@@ -481,6 +490,11 @@ pub async fn set_payment_method(
         })?;
     conn.transaction(async |conn| {
         let before = account_in_reach_for_update(conn, caller, account_id).await?;
+        if let Some(expected) = if_match
+            && expected != before.version
+        {
+            return Err(version_mismatch(before.version));
+        }
         let after: Account = diesel::update(accounts::table.find(account_id))
             .set((
                 accounts::payment_method_ref.eq(&card.reference),

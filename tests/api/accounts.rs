@@ -400,3 +400,43 @@ async fn a_country_change_is_audited_as_its_own_event() {
     assert_eq!(data[0]["actor"]["role"], json!("billing_contact"));
     assert_eq!(data[0]["subject_id"], json!(id));
 }
+
+#[actix_web::test]
+async fn attaching_a_card_respects_if_match() {
+    let app = TestApp::spawn().await;
+    let id = app.self_service_account().await;
+    let path = format!("/v1/accounts/{id}/payment-method");
+    let contact = app.contact(id);
+    let stale = app
+        .send_with(
+            Method::PUT,
+            &path,
+            Some(&contact),
+            &[("If-Match", "\"7\"")],
+            Some(json!({"token": "tok_visa"})),
+        )
+        .await;
+    stale.assert_problem(412, "version-mismatch");
+    assert_eq!(stale.body["current_version"], json!(1));
+    let read = app.get(&format!("/v1/accounts/{id}"), &contact).await;
+    assert_eq!(read.body["payment_method"], json!(null));
+    assert_eq!(read.body["version"], json!(1));
+
+    let fresh = app
+        .send_with(
+            Method::PUT,
+            &path,
+            Some(&contact),
+            &[("If-Match", "\"1\"")],
+            Some(json!({"token": "tok_visa"})),
+        )
+        .await;
+    fresh.assert_status(200);
+    assert_eq!(fresh.header("etag"), Some("\"2\""));
+    // Without If-Match the card is replaced as before.
+    let replaced = app
+        .put(&path, &contact, json!({"token": "tok_mastercard"}))
+        .await;
+    replaced.assert_status(200);
+    assert_eq!(replaced.body["version"], json!(3));
+}
