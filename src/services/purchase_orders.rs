@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::db::models::{Account, PurchaseOrder};
 use crate::db::schema::{orders, purchase_orders};
-use crate::domain::money::round_to_minor;
+use crate::domain::money::{Currency, round_to_minor, to_currency_scale};
 use crate::error::{ApiError, ApiResult, ErrorCode, violated_constraint};
 use crate::http::pagination::ListParams;
 use crate::services::Caller;
@@ -119,13 +119,20 @@ pub async fn check_po(
     Ok(())
 }
 
-async fn view(conn: &mut AsyncPgConnection, po: PurchaseOrder) -> ApiResult<PurchaseOrderView> {
+/// Amounts carry the currency's minor units (SPEC §6), also when nothing is used yet.
+async fn view(
+    conn: &mut AsyncPgConnection,
+    po: PurchaseOrder,
+    currency: Currency,
+) -> ApiResult<PurchaseOrderView> {
     let used = amount_used(conn, po.account_id, &po.number).await?;
     Ok(PurchaseOrderView {
         id: po.id,
         number: po.number,
-        amount_limit: po.amount_limit,
-        amount_used: used.round_dp(2),
+        amount_limit: po
+            .amount_limit
+            .map(|limit| to_currency_scale(limit, currency)),
+        amount_used: to_currency_scale(used, currency),
         expires_on: po.expires_on,
         created_at: po.created_at,
     })
@@ -156,7 +163,8 @@ pub async fn create(
     }
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
-        account_in_reach_for_update(conn, caller, account_id).await?;
+        let account = account_in_reach_for_update(conn, caller, account_id).await?;
+        let currency = rules::currency(&account)?;
         let po: PurchaseOrder = diesel::insert_into(purchase_orders::table)
             .values(PurchaseOrder {
                 id: Uuid::now_v7(),
@@ -190,7 +198,7 @@ pub async fn create(
             },
         )
         .await?;
-        view(conn, po).await
+        view(conn, po, currency).await
     })
     .await
 }
@@ -203,7 +211,8 @@ pub async fn list(
 ) -> ApiResult<(Vec<PurchaseOrderView>, i64)> {
     let limit = params.limit()?;
     let mut conn = state.pool.get().await?;
-    account_in_reach(&mut conn, caller, account_id).await?;
+    let account = account_in_reach(&mut conn, caller, account_id).await?;
+    let currency = rules::currency(&account)?;
     let rows: Vec<PurchaseOrder> = crate::newest_first_page!(
         &mut conn,
         purchase_orders,
@@ -214,7 +223,7 @@ pub async fn list(
     );
     let mut views = Vec::with_capacity(rows.len());
     for po in rows {
-        views.push(view(&mut conn, po).await?);
+        views.push(view(&mut conn, po, currency).await?);
     }
     Ok((views, limit))
 }

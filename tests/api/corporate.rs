@@ -588,3 +588,24 @@ async fn a_quote_is_accepted_exactly_once_and_never_at_a_stale_price() {
     );
     assert_reconciled(&app).await;
 }
+
+#[actix_web::test]
+async fn purchase_order_amounts_carry_minor_units() {
+    let app = TestApp::spawn().await;
+    let (account, _) = globex(&app).await;
+    let contact = app.corporate_contact(account);
+    let pos = format!("/v1/accounts/{account}/purchase-orders");
+    let created = app
+        .post(
+            &pos,
+            &contact,
+            json!({"number": "PO-1", "amount_limit": "500"}),
+        )
+        .await;
+    created.assert_status(201);
+    assert_eq!(created.body["amount_used"], json!("0.00"));
+    assert_eq!(created.body["amount_limit"], json!("500.00"));
+    let listed = app.get(&pos, &contact).await;
+    assert_eq!(listed.body["data"][0]["amount_used"], json!("0.00"));
+    assert_eq!(listed.body["data"][0]["amount_limit"], json!("500.00"));
+}
