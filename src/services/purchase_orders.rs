@@ -1,5 +1,7 @@
 //! Purchase orders: the customer's PO numbers, with an optional amount limit and expiry, and
-//! the rule an order's `po_number` must pass.
+//! the rule an order's `po_number` must pass. A PO number is the same PO in any case
+//! (`po-lim` is `PO-LIM`), for the lookup, for what has been ordered under it, and for the
+//! unique index that keeps one of each on file.
 
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
@@ -10,6 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::db::functions::lower;
 use crate::db::models::{Account, PurchaseOrder};
 use crate::db::schema::{orders, purchase_orders};
 use crate::domain::money::{Currency, round_to_minor, to_currency_scale};
@@ -53,7 +56,7 @@ async fn amount_used(
 ) -> QueryResult<Decimal> {
     let used: Option<Decimal> = orders::table
         .filter(orders::account_id.eq(account_id))
-        .filter(orders::po_number.eq(number))
+        .filter(lower(orders::po_number).eq(lower(Some(number))))
         .select(diesel::dsl::sum(orders::total_due))
         .first(conn)
         .await?;
@@ -82,7 +85,7 @@ pub async fn check_po(
     };
     let po: Option<PurchaseOrder> = purchase_orders::table
         .filter(purchase_orders::account_id.eq(account.id))
-        .filter(purchase_orders::number.eq(number))
+        .filter(lower(purchase_orders::number.nullable()).eq(lower(Some(number))))
         .select(PurchaseOrder::as_select())
         .first(conn)
         .await
@@ -178,7 +181,7 @@ pub async fn create(
             .get_result(conn)
             .await
             .map_err(|e| match violated_constraint(&e) {
-                Some("purchase_orders_account_id_number_key") => ApiError::new(
+                Some("purchase_orders_number_key") => ApiError::new(
                     ErrorCode::PurchaseOrderExists,
                     format!("Purchase order {number} is already on file."),
                 ),

@@ -590,6 +590,88 @@ async fn a_quote_is_accepted_exactly_once_and_never_at_a_stale_price() {
 }
 
 #[actix_web::test]
+async fn purchase_order_numbers_match_in_any_case() {
+    let app = TestApp::spawn().await;
+    let (account, subscription) = globex(&app).await;
+    let contact = app.corporate_contact(account);
+    let pos = format!("/v1/accounts/{account}/purchase-orders");
+    app.post(
+        &pos,
+        &contact,
+        json!({"number": "PO-LIM", "amount_limit": "100.00"}),
+    )
+    .await
+    .assert_status(201);
+    app.post(
+        &pos,
+        &contact,
+        json!({"number": "PO-OLD", "expires_on": "2026-11-26"}),
+    )
+    .await
+    .assert_status(201);
+    app.post(&pos, &contact, json!({"number": "po-lim"}))
+        .await
+        .assert_problem(409, "purchase-order-exists");
+
+    app.add_item(
+        account,
+        &contact,
+        json!({"type": "change", "subscription_id": subscription, "quantity": 55}),
+    )
+    .await
+    .assert_status(200);
+    let over = app
+        .checkout(
+            account,
+            &contact,
+            Some("lim-1"),
+            None,
+            json!({"po_number": "po-lim"}),
+        )
+        .await;
+    over.assert_problem(422, "purchase-order-limit-exceeded");
+    assert_eq!(over.body["amount_remaining"], json!("100.00"));
+    app.checkout(
+        account,
+        &contact,
+        Some("old-1"),
+        None,
+        json!({"po_number": "Po-Old"}),
+    )
+    .await
+    .assert_problem(422, "purchase-order-expired");
+
+    // What is ordered under a PO counts towards it whatever case the order gave.
+    app.post(
+        &pos,
+        &contact,
+        json!({"number": "PO-BIG", "amount_limit": "50000.00"}),
+    )
+    .await
+    .assert_status(201);
+    let order = app
+        .checkout(
+            account,
+            &contact,
+            Some("big-1"),
+            None,
+            json!({"po_number": "po-big"}),
+        )
+        .await;
+    order.assert_status(201);
+    let total = order.body["total_due"].clone();
+    let listed = app.get(&pos, &contact).await;
+    let big = listed.body["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .find(|po| po["number"] == json!("PO-BIG"))
+        .expect("PO-BIG")
+        .clone();
+    assert_eq!(big["amount_used"], total);
+}
+
+#[actix_web::test]
 async fn purchase_order_amounts_carry_minor_units() {
     let app = TestApp::spawn().await;
     let (account, _) = globex(&app).await;
