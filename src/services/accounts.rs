@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -20,8 +20,9 @@ use crate::payments::AttachError;
 use crate::services::Caller;
 use crate::services::access::{account_in_reach, account_in_reach_for_update, account_kind};
 use crate::services::audit::{self, Event, snapshot};
+use crate::services::idempotency::{self, Outcome};
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactInput {
     #[schema(min_length = 1, max_length = 200)]
@@ -30,7 +31,7 @@ pub struct ContactInput {
     pub email: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressInput {
     #[schema(max_length = 200)]
@@ -46,7 +47,7 @@ pub struct AddressInput {
 }
 
 /// Body of `POST /v1/accounts`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
     pub kind: AccountKind,
@@ -200,7 +201,20 @@ fn validate(data: AccountData) -> ApiResult<AccountData> {
     })
 }
 
-pub async fn create(state: &AppState, caller: &Caller, input: CreateAccount) -> ApiResult<Account> {
+/// Creates an account and answers with `render(account)` (201). With an `Idempotency-Key`
+/// (scoped to the caller's `sub`: there is no account yet) the same request sent again gets
+/// the stored answer instead of a second account; the same key with another body is 422.
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    idempotency_key: Option<&str>,
+    input: CreateAccount,
+    render: impl Fn(&Account) -> ApiResult<serde_json::Value> + Sync,
+) -> ApiResult<Outcome> {
+    let key = idempotency_key
+        .map(|key| idempotency::validate_key(Some(key)))
+        .transpose()?;
+    let fingerprint = idempotency::fingerprint(&input);
     if caller.principal.role != Role::Admin {
         return Err(ApiError::forbidden("Only an admin creates accounts."));
     }
@@ -214,8 +228,19 @@ pub async fn create(state: &AppState, caller: &Caller, input: CreateAccount) -> 
         address: input.address.unwrap_or_default(),
         representative_id: input.representative_id,
     })?;
+    let sub = caller.principal.sub.as_str();
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
+        if let Some(key) = &key
+            && let Some((status, body)) =
+                idempotency::begin_for_caller(conn, sub, key, &fingerprint).await?
+        {
+            return Ok(Outcome {
+                status,
+                body,
+                replayed: true,
+            });
+        }
         let account: Account = diesel::insert_into(accounts::table)
             .values(NewAccount {
                 id: Uuid::now_v7(),
@@ -250,7 +275,15 @@ pub async fn create(state: &AppState, caller: &Caller, input: CreateAccount) -> 
             },
         )
         .await?;
-        Ok(account)
+        let body = render(&account)?;
+        if let Some(key) = &key {
+            idempotency::complete_for_caller(conn, sub, key, 201, &body).await?;
+        }
+        Ok(Outcome {
+            status: 201,
+            body,
+            replayed: false,
+        })
     })
     .await
 }

@@ -440,3 +440,98 @@ async fn attaching_a_card_respects_if_match() {
     replaced.assert_status(200);
     assert_eq!(replaced.body["version"], json!(3));
 }
+
+#[actix_web::test]
+async fn an_account_created_twice_with_one_key_is_created_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin();
+    let body = account("DE", "EUR", Some("DE136695976"));
+    let create = |token: String, key: &'static str, body: serde_json::Value| {
+        let app = &app;
+        async move {
+            app.send_with(
+                Method::POST,
+                "/v1/accounts",
+                Some(&token),
+                &[("Idempotency-Key", key)],
+                Some(body),
+            )
+            .await
+        }
+    };
+    let first = create(admin.clone(), "acct-1", body.clone()).await;
+    first.assert_status(201);
+    assert_eq!(first.header("idempotent-replayed"), None);
+    let again = create(admin.clone(), "acct-1", body.clone()).await;
+    again.assert_status(201);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.header("etag"), Some("\"1\""));
+    let listed = app.get("/v1/accounts", &admin).await;
+    assert_eq!(listed.body["data"].as_array().expect("data").len(), 1);
+
+    // The same key with another body is another request.
+    let mut renamed = body.clone();
+    renamed["name"] = json!("Muster AG");
+    create(admin.clone(), "acct-1", renamed)
+        .await
+        .assert_problem(422, "idempotency-key-reused");
+    // Keys belong to the caller: another admin's key of the same name is its own.
+    let other_admin = app.token(billing_center::auth::Role::Admin, "admin-2", None);
+    let other = create(other_admin, "acct-1", body.clone()).await;
+    other.assert_status(201);
+    assert_ne!(other.body["id"], first.body["id"]);
+    // Without a key every request creates an account, as before.
+    app.post("/v1/accounts", &admin, body)
+        .await
+        .assert_status(201);
+    let listed = app.get("/v1/accounts", &admin).await;
+    assert_eq!(listed.body["data"].as_array().expect("data").len(), 3);
+}
+
+#[actix_web::test]
+async fn a_refused_account_creation_leaves_its_key_free() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin();
+    let send = |body: serde_json::Value| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            app.send_with(
+                Method::POST,
+                "/v1/accounts",
+                Some(&admin),
+                &[("Idempotency-Key", "acct-2")],
+                Some(body),
+            )
+            .await
+        }
+    };
+    send(account("ZZ", "EUR", None))
+        .await
+        .assert_problem(422, "validation-failed");
+    send(account("DE", "EUR", None)).await.assert_status(201);
+}
+
+#[actix_web::test]
+async fn concurrent_account_creations_with_one_key_create_one_account() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin();
+    let body = account("DE", "EUR", None);
+    let responses = futures_util::future::join_all((0..4).map(|_| {
+        app.send_with(
+            Method::POST,
+            "/v1/accounts",
+            Some(&admin),
+            &[("Idempotency-Key", "same")],
+            Some(body.clone()),
+        )
+    }))
+    .await;
+    for response in &responses {
+        response.assert_status(201);
+        assert_eq!(response.body["id"], responses[0].body["id"]);
+    }
+    let listed = app.get("/v1/accounts", &admin).await;
+    assert_eq!(listed.body["data"].as_array().expect("data").len(), 1);
+}

@@ -171,44 +171,49 @@ async fn from_a_representatives_change_to_a_paid_invoice() {
     assert_eq!(pos.body["data"][0]["amount_used"], json!("16155.62"));
 
     // Payments received by transfer: partly, then in full.
-    let payments = format!("/v1/accounts/{account}/invoices/{invoice_id}/payments");
-    app.post(
-        &payments,
-        &contact,
+    let pay = |token: String, key: &'static str, body: Value| {
+        let app = &app;
+        let invoice_id = invoice_id.clone();
+        async move {
+            app.record_payment(account, &invoice_id, &token, Some(key), body)
+                .await
+        }
+    };
+    pay(
+        contact.clone(),
+        "pay-1",
         json!({"amount": "100.00", "method": "bank_transfer"}),
     )
     .await
     .assert_problem(403, "forbidden");
-    let partly = app
-        .post(
-            &payments,
-            &rep,
-            json!({"amount": "10000.00", "method": "bank_transfer", "reference": "BANK-1"}),
-        )
-        .await;
+    let partly = pay(
+        rep.clone(),
+        "pay-2",
+        json!({"amount": "10000.00", "method": "bank_transfer", "reference": "BANK-1"}),
+    )
+    .await;
     partly.assert_status(201);
     assert_eq!(partly.body["status"], json!("open"));
     assert_eq!(partly.body["amount_paid"], json!("10000.00"));
-    app.post(
-        &payments,
-        &rep,
+    pay(
+        rep.clone(),
+        "pay-3",
         json!({"amount": "6155.63", "method": "cheque"}),
     )
     .await
     .assert_problem(422, "validation-failed");
-    let paid = app
-        .post(
-            &payments,
-            &rep,
-            json!({"amount": "6155.62", "method": "cheque", "reference": "CHQ-9"}),
-        )
-        .await;
+    let paid = pay(
+        rep.clone(),
+        "pay-4",
+        json!({"amount": "6155.62", "method": "cheque", "reference": "CHQ-9"}),
+    )
+    .await;
     paid.assert_status(201);
     assert_eq!(paid.body["status"], json!("paid"));
     assert_eq!(paid.body["payments"].as_array().expect("payments").len(), 2);
-    app.post(
-        &payments,
-        &rep,
+    pay(
+        rep.clone(),
+        "pay-5",
         json!({"amount": "1.00", "method": "cheque"}),
     )
     .await

@@ -18,6 +18,7 @@ mod licenses;
 mod matrix;
 mod openapi;
 mod ops;
+mod payments;
 mod reconcile;
 mod subscriptions;
 mod users;
