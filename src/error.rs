@@ -37,6 +37,7 @@ pub enum ErrorCode {
     IdempotencyKeyInUse,
     SubscriptionExists,
     DuplicateEmail,
+    DuplicatePayment,
     MalformedRequest,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -81,6 +82,7 @@ impl ErrorCode {
             IdempotencyKeyInUse => "idempotency-key-in-use",
             SubscriptionExists => "subscription-exists",
             DuplicateEmail => "duplicate-email",
+            DuplicatePayment => "duplicate-payment",
             MalformedRequest => "malformed-request",
             PayloadTooLarge => "payload-too-large",
             UnsupportedMediaType => "unsupported-media-type",
@@ -116,9 +118,8 @@ impl ErrorCode {
             | PurchaseOrderLimitExceeded => StatusCode::UNPROCESSABLE_ENTITY,
             TrialExpired | TrialActive | AlreadySubscribed | LicensesInUse
             | NoLicensesAvailable | IdempotencyKeyInUse | SubscriptionExists | DuplicateEmail
-            | PurchaseOrderExists | QuoteExpired | QuoteNotOpen | QuoteStale | Conflict => {
-                StatusCode::CONFLICT
-            }
+            | DuplicatePayment | PurchaseOrderExists | QuoteExpired | QuoteNotOpen | QuoteStale
+            | Conflict => StatusCode::CONFLICT,
             CardDeclined => StatusCode::PAYMENT_REQUIRED,
             QuoteChanged | VersionMismatch => StatusCode::PRECONDITION_FAILED,
             IdempotencyKeyRequired | MalformedRequest => StatusCode::BAD_REQUEST,
@@ -159,6 +160,7 @@ impl ErrorCode {
             IdempotencyKeyInUse => "A request with this Idempotency-Key is in progress",
             SubscriptionExists => "The subscription exists already",
             DuplicateEmail => "The email is already used",
+            DuplicatePayment => "The payment is recorded already",
             MalformedRequest => "The request is malformed",
             PayloadTooLarge => "The request body is too large",
             UnsupportedMediaType => "Unsupported media type",

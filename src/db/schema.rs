@@ -50,6 +50,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    caller_idempotency_keys (caller_sub, key) {
+        caller_sub -> Text,
+        key -> Text,
+        fingerprint -> Text,
+        response_status -> Nullable<Int4>,
+        response_body -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     cart_items (id) {
         id -> Uuid,
         cart_id -> Uuid,
@@ -327,6 +338,7 @@ diesel::joinable!(users -> accounts (account_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     audit_events,
+    caller_idempotency_keys,
     cart_items,
     carts,
     document_counters,

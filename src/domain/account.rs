@@ -60,9 +60,10 @@ pub fn is_plausible_email(email: &str) -> bool {
     }
 }
 
-/// ISO 3166-1 alpha-2 shape: two upper-case ASCII letters.
+/// An assigned ISO 3166-1 alpha-2 code in upper case (see `country`): the shape alone would
+/// let `ZZ` through, a country without VAT.
 pub fn is_country_code(country: &str) -> bool {
-    country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase())
+    super::country::is_assigned_country(country)
 }
 
 #[cfg(test)]

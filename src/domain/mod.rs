@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod catalog;
+pub mod country;
 pub mod money;
 pub mod period;
 pub mod plan_change;

@@ -13,7 +13,7 @@ use crate::db::models::Account;
 use crate::domain::account::AccountKind;
 use crate::error::{ApiResult, Problem, internal_error};
 use crate::http::extract::Json;
-use crate::http::{etag, if_match_version};
+use crate::http::{etag, idempotent_response, if_match_version};
 use crate::pagination::{List, ListParams};
 use crate::services::Caller;
 use crate::services::accounts::{self, CreateAccount, PatchAccount, PaymentMethodInput};
@@ -124,26 +124,46 @@ fn with_etag(status: actix_web::http::StatusCode, view: AccountView) -> HttpResp
         .json(view)
 }
 
-/// Create an account (admin).
+/// Create an account (admin). With an `Idempotency-Key`, sending the same request again
+/// creates nothing and answers with the first response.
 #[utoipa::path(
     tag = "accounts",
+    params(
+        ("Idempotency-Key" = Option<String>, Header,
+         description = "Optional; 1–255 visible ASCII characters, scoped to the caller (`sub`)"),
+    ),
     request_body = CreateAccount,
     responses(
-        (status = 201, body = AccountView, headers(("ETag" = String))),
+        (status = 201, body = AccountView, headers(("ETag" = String)),
+         description = "The account (also for a replayed key, with `Idempotent-Replayed: true`)"),
+        (status = 400, body = Problem, content_type = "application/problem+json",
+         description = "`idempotency-key-required`: the key is not 1–255 visible ASCII characters"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json",
+         description = "`validation-failed`, `idempotency-key-reused`"),
     )
 )]
 #[post("/accounts")]
 pub async fn create_account(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     body: Json<CreateAccount>,
 ) -> ApiResult<HttpResponse> {
-    let account = accounts::create(&state, &caller, body.into_inner()).await?;
-    Ok(with_etag(
-        actix_web::http::StatusCode::CREATED,
-        account.try_into()?,
-    ))
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .map(|v| v.to_str().unwrap_or_default());
+    let outcome = accounts::create(&state, &caller, key, body.into_inner(), |account| {
+        serde_json::to_value(AccountView::try_from(account.clone())?)
+            .map_err(|e| internal_error("account view", &e))
+    })
+    .await?;
+    let mut response = idempotent_response(&outcome);
+    if let Some(version) = outcome.body["version"].as_i64() {
+        response.insert_header((header::ETAG, format!("\"{version}\"")));
+    }
+    Ok(response.json(outcome.body))
 }
 
 /// List the accounts in the caller's reach (representative: its own; support: self-service;
@@ -232,11 +252,16 @@ pub async fn patch_account(
 /// `tok_insufficientFunds` attach; `tok_expired` is rejected.
 #[utoipa::path(
     tag = "accounts",
-    params(("account_id" = Uuid, Path)),
+    params(
+        ("account_id" = Uuid, Path),
+        ("If-Match" = Option<String>, Header, description = "The account's ETag; absent: attach whatever the version"),
+    ),
     request_body = PaymentMethodInput,
     responses(
         (status = 200, body = AccountView, headers(("ETag" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json", description = "`version-mismatch`"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`payment-method-invalid`, `validation-failed`"),
     )
 )]
 #[put("/payment-method")]
@@ -244,10 +269,18 @@ pub async fn put_payment_method(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<Uuid>,
+    req: HttpRequest,
     body: Json<PaymentMethodInput>,
 ) -> ApiResult<HttpResponse> {
-    let account =
-        accounts::set_payment_method(&state, &caller, path.into_inner(), body.into_inner()).await?;
+    let if_match = if_match_version(&req)?;
+    let account = accounts::set_payment_method(
+        &state,
+        &caller,
+        path.into_inner(),
+        if_match,
+        body.into_inner(),
+    )
+    .await?;
     Ok(with_etag(
         actix_web::http::StatusCode::OK,
         account.try_into()?,

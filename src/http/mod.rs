@@ -73,6 +73,21 @@ pub fn routes(cfg: &mut ServiceConfig) {
         );
 }
 
+/// The answer to an idempotent request, marked `Idempotent-Replayed: true` when it is the
+/// stored answer of an earlier request with the same key.
+pub fn idempotent_response(
+    outcome: &crate::services::idempotency::Outcome,
+) -> actix_web::HttpResponseBuilder {
+    let mut response = actix_web::HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(outcome.status)
+            .unwrap_or(actix_web::http::StatusCode::CREATED),
+    );
+    if outcome.replayed {
+        response.insert_header(("Idempotent-Replayed", "true"));
+    }
+    response
+}
+
 /// The `ETag` of a versioned resource.
 pub fn etag(version: i32) -> String {
     format!("\"{version}\"")

@@ -1,11 +1,12 @@
-//! Orders and invoices, read-only.
+//! Orders and invoices, and payments received against invoices.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{ApiResult, Problem};
 use crate::http::extract::Json;
+use crate::http::idempotent_response;
 use crate::pagination::{List, ListParams};
 use crate::services::Caller;
 use crate::services::invoice_payments::{self, RecordPayment};
@@ -96,15 +97,24 @@ pub async fn get_invoice(
 }
 
 /// Record a payment received by transfer or cheque (representative or admin); the invoice
-/// becomes `paid` when the payments cover it.
+/// becomes `paid` when the payments cover it. Recorded exactly once per `Idempotency-Key`
+/// (a retry gets the stored answer) and once per `reference` on the account.
 #[utoipa::path(
     tag = "invoices",
-    params(("account_id" = Uuid, Path), ("invoice_id" = Uuid, Path)),
+    params(
+        ("account_id" = Uuid, Path),
+        ("invoice_id" = Uuid, Path),
+        ("Idempotency-Key" = String, Header, description = "Required; 1–255 visible ASCII characters, scoped to the account"),
+    ),
     request_body = RecordPayment,
     responses(
-        (status = 201, body = InvoiceView, description = "The invoice with the payment"),
+        (status = 201, body = InvoiceView, description = "The invoice with the payment (also for a replayed key, with `Idempotent-Replayed: true`)"),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "`idempotency-key-required`"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "The invoice is paid already"),
+        (status = 409, body = Problem, content_type = "application/problem+json",
+         description = "`duplicate-payment` (the reference is recorded on the account already), `idempotency-key-in-use`, or the invoice is paid already (`conflict`)"),
+        (status = 422, body = Problem, content_type = "application/problem+json",
+         description = "`idempotency-key-reused`, `validation-failed` (e.g. more than is still due)"),
     )
 )]
 #[post("/invoices/{invoice_id}/payments")]
@@ -112,10 +122,22 @@ pub async fn record_invoice_payment(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<(Uuid, Uuid)>,
+    req: HttpRequest,
     body: Json<RecordPayment>,
 ) -> ApiResult<HttpResponse> {
     let (account_id, invoice_id) = path.into_inner();
-    invoice_payments::record(&state, &caller, account_id, invoice_id, body.into_inner()).await?;
-    let invoice = orders::get_invoice(&state, &caller, account_id, invoice_id).await?;
-    Ok(HttpResponse::Created().json(invoice))
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok());
+    let outcome = invoice_payments::record(
+        &state,
+        &caller,
+        account_id,
+        invoice_id,
+        key,
+        body.into_inner(),
+    )
+    .await?;
+    Ok(idempotent_response(&outcome).json(outcome.body))
 }

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -19,9 +19,10 @@ use crate::payments::AttachError;
 use crate::services::Caller;
 use crate::services::access::{account_in_reach, account_in_reach_for_update, account_kind};
 use crate::services::audit::{self, Event, snapshot};
+use crate::services::idempotency::{self, Outcome};
 use crate::services::input::nullable;
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactInput {
     #[schema(min_length = 1, max_length = 200)]
@@ -30,7 +31,7 @@ pub struct ContactInput {
     pub email: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressInput {
     #[schema(max_length = 200)]
@@ -46,13 +47,13 @@ pub struct AddressInput {
 }
 
 /// Body of `POST /v1/accounts`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
     pub kind: AccountKind,
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
-    /// ISO 3166-1 alpha-2, upper case.
+    /// An assigned ISO 3166-1 alpha-2 code, upper case.
     #[schema(min_length = 2, max_length = 2, pattern = "^[A-Z]{2}$", example = "DE")]
     pub country: String,
     pub currency: Currency,
@@ -73,6 +74,7 @@ pub struct CreateAccount {
 pub struct PatchAccount {
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
+    /// An assigned ISO 3166-1 alpha-2 code, upper case.
     #[schema(min_length = 2, max_length = 2, pattern = "^[A-Z]{2}$")]
     pub country: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
@@ -139,7 +141,7 @@ fn validate(data: AccountData) -> ApiResult<AccountData> {
     if !is_country_code(&data.country) {
         errors.push(FieldError {
             field: "country".into(),
-            message: "must be an ISO 3166 alpha-2 code in upper case, e.g. DE".into(),
+            message: "must be an assigned ISO 3166-1 alpha-2 code in upper case, e.g. DE".into(),
         });
     }
     let vat_id = match data.vat_id.as_deref().map(str::trim) {
@@ -199,7 +201,20 @@ fn validate(data: AccountData) -> ApiResult<AccountData> {
     })
 }
 
-pub async fn create(state: &AppState, caller: &Caller, input: CreateAccount) -> ApiResult<Account> {
+/// Creates an account and answers with `render(account)` (201). With an `Idempotency-Key`
+/// (scoped to the caller's `sub`: there is no account yet) the same request sent again gets
+/// the stored answer instead of a second account; the same key with another body is 422.
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    idempotency_key: Option<&str>,
+    input: CreateAccount,
+    render: impl Fn(&Account) -> ApiResult<serde_json::Value> + Sync,
+) -> ApiResult<Outcome> {
+    let key = idempotency_key
+        .map(|key| idempotency::validate_key(Some(key)))
+        .transpose()?;
+    let fingerprint = idempotency::fingerprint(&input);
     if caller.principal.role != Role::Admin {
         return Err(ApiError::forbidden("Only an admin creates accounts."));
     }
@@ -213,8 +228,19 @@ pub async fn create(state: &AppState, caller: &Caller, input: CreateAccount) -> 
         address: input.address.unwrap_or_default(),
         representative_id: input.representative_id,
     })?;
+    let sub = caller.principal.sub.as_str();
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
+        if let Some(key) = &key
+            && let Some((status, body)) =
+                idempotency::begin_for_caller(conn, sub, key, &fingerprint).await?
+        {
+            return Ok(Outcome {
+                status,
+                body,
+                replayed: true,
+            });
+        }
         let account: Account = diesel::insert_into(accounts::table)
             .values(NewAccount {
                 id: Uuid::now_v7(),
@@ -249,7 +275,15 @@ pub async fn create(state: &AppState, caller: &Caller, input: CreateAccount) -> 
             },
         )
         .await?;
-        Ok(account)
+        let body = render(&account)?;
+        if let Some(key) = &key {
+            idempotency::complete_for_caller(conn, sub, key, 201, &body).await?;
+        }
+        Ok(Outcome {
+            status: 201,
+            body,
+            replayed: false,
+        })
     })
     .await
 }
@@ -398,7 +432,7 @@ pub async fn patch(
                     .unwrap_or(before.payment_terms_days)),
                 accounts::po_required.eq(input.po_required.unwrap_or(before.po_required)),
                 accounts::version.eq(accounts::version + 1),
-                accounts::updated_at.eq(diesel::dsl::now),
+                accounts::updated_at.eq(caller.now),
             ))
             .returning(Account::as_returning())
             .get_result(conn)
@@ -422,6 +456,24 @@ pub async fn patch(
             },
         )
         .await?;
+        // The country decides the tax: its change is an event of its own that a reviewer
+        // (or a VAT report) can find without diffing every update.
+        if before.country != after.country {
+            audit::record(
+                conn,
+                caller,
+                Event {
+                    account_id: Some(account_id),
+                    action: "account.country_changed",
+                    subject_type: "account",
+                    subject_id: Some(account_id),
+                    before: Some(serde_json::json!({"country": before.country})),
+                    after: Some(serde_json::json!({"country": after.country})),
+                    reason: None,
+                },
+            )
+            .await?;
+        }
         Ok(after)
     })
     .await
@@ -435,10 +487,14 @@ pub fn version_mismatch(current: i32) -> ApiError {
     .with_extension("current_version", serde_json::json!(current))
 }
 
+/// Attaches a card. With `If-Match`, only to the account at that version: checked before the
+/// gateway is asked (nothing to attach for a stale view) and again, as the rule, inside the
+/// transaction.
 pub async fn set_payment_method(
     state: &AppState,
     caller: &Caller,
     account_id: Uuid,
+    if_match: Option<i32>,
     input: PaymentMethodInput,
 ) -> ApiResult<Account> {
     let mut conn = state.pool.get().await?;
@@ -447,6 +503,11 @@ pub async fn set_payment_method(
         return Err(ApiError::forbidden(
             "Corporate accounts settle orders by invoice; no card is attached. Your representative can help.",
         ));
+    }
+    if let Some(expected) = if_match
+        && expected != account.version
+    {
+        return Err(version_mismatch(account.version));
     }
     // The gateway is called outside the transaction: no row stays locked during a network call.
     let card = state
@@ -462,6 +523,11 @@ pub async fn set_payment_method(
         })?;
     conn.transaction(async |conn| {
         let before = account_in_reach_for_update(conn, caller, account_id).await?;
+        if let Some(expected) = if_match
+            && expected != before.version
+        {
+            return Err(version_mismatch(before.version));
+        }
         let after: Account = diesel::update(accounts::table.find(account_id))
             .set((
                 accounts::payment_method_ref.eq(&card.reference),
@@ -470,7 +536,7 @@ pub async fn set_payment_method(
                 accounts::card_exp_month.eq(card.exp_month),
                 accounts::card_exp_year.eq(card.exp_year),
                 accounts::version.eq(accounts::version + 1),
-                accounts::updated_at.eq(diesel::dsl::now),
+                accounts::updated_at.eq(caller.now),
             ))
             .returning(Account::as_returning())
             .get_result(conn)

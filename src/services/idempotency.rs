@@ -1,8 +1,15 @@
-//! Idempotency keys for the requests that place orders (checkout, quote acceptance), as
-//! SPEC §5 sets them out: a key is scoped to the account; its fingerprint covers the request
-//! body (and the resource it acts on), not the headers; once the order completed, the stored
-//! response is returned before any other check; a key whose request is still at work answers
-//! 409; 4xx outcomes are not stored, so the key can be retried once the problem is fixed.
+//! Idempotency keys, as SPEC §5 sets them out: a key is scoped to the account; its
+//! fingerprint covers the request body (and the resource it acts on), not the headers; once
+//! the request completed, the stored response is returned before any other check; a key whose
+//! request is still at work answers 409; 4xx outcomes are not stored, so the key can be
+//! retried once the problem is fixed.
+//!
+//! Requests that place orders (checkout, quote acceptance) may stop half-way (a card charge
+//! between two transactions): they `claim` the key with a lease and `complete` it later.
+//! Requests that finish in one transaction keep no lease: recording a payment stores its
+//! response with `store_completed` under the account's key; creating an account, which has
+//! no account to scope the key to yet, uses a key scoped to the caller (`begin_for_caller`,
+//! `complete_for_caller`).
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
@@ -12,7 +19,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::db::models::IdempotencyKey;
-use crate::db::schema::idempotency_keys;
+use crate::db::schema::{caller_idempotency_keys, idempotency_keys};
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
 
 /// How long a request may work on a key before another may take it over.
@@ -28,13 +35,23 @@ pub enum KeyState {
     Resume(Uuid),
 }
 
+/// The response to an idempotent request: sent now, or the stored one sent again.
+pub struct Outcome {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub replayed: bool,
+}
+
 pub fn validate_key(key: Option<&str>) -> ApiResult<String> {
-    let key = key.map(str::trim).filter(|k| !k.is_empty()).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::IdempotencyKeyRequired,
-            "Send an `Idempotency-Key` header (e.g. a UUID) so that a retry cannot order twice.",
-        )
-    })?;
+    let key = key
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::IdempotencyKeyRequired,
+                "Send an `Idempotency-Key` header (e.g. a UUID) so that a retry cannot act twice.",
+            )
+        })?;
     if key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(ApiError::new(
             ErrorCode::IdempotencyKeyRequired,
@@ -71,10 +88,7 @@ pub async fn begin(
         return Ok(KeyState::New);
     };
     if existing.fingerprint != fingerprint {
-        return Err(ApiError::new(
-            ErrorCode::IdempotencyKeyReused,
-            "This Idempotency-Key was used with another request; use a new key for a new request.",
-        ));
+        return Err(reused());
     }
     if let (Some(status), Some(body)) = (existing.response_status, existing.response_body) {
         return Ok(KeyState::Replay(u16::try_from(status).unwrap_or(201), body));
@@ -119,6 +133,100 @@ pub async fn claim(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Stores a new key with the response of a request that completed in this transaction (the
+/// account row locked, so a concurrent duplicate waits and then finds the response).
+pub async fn store_completed(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    key: &str,
+    fingerprint: &str,
+    status: u16,
+    body: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::account_id.eq(account_id),
+            idempotency_keys::key.eq(key),
+            idempotency_keys::fingerprint.eq(fingerprint),
+            idempotency_keys::response_status.eq(Some(i32::from(status))),
+            idempotency_keys::response_body.eq(Some(body)),
+            idempotency_keys::completed_at.eq(Some(now)),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Takes a key scoped to the caller for a request that completes in this transaction, or
+/// says which stored response to send again. The key row is inserted first: a concurrent
+/// request with the same key waits on it until this transaction ends, then finds the stored
+/// response (or, after a rollback, the key free).
+pub async fn begin_for_caller(
+    conn: &mut AsyncPgConnection,
+    caller_sub: &str,
+    key: &str,
+    fingerprint: &str,
+) -> ApiResult<Option<(u16, serde_json::Value)>> {
+    let inserted = diesel::insert_into(caller_idempotency_keys::table)
+        .values((
+            caller_idempotency_keys::caller_sub.eq(caller_sub),
+            caller_idempotency_keys::key.eq(key),
+            caller_idempotency_keys::fingerprint.eq(fingerprint),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    if inserted == 1 {
+        return Ok(None);
+    }
+    let (stored, status, body): (String, Option<i32>, Option<serde_json::Value>) =
+        caller_idempotency_keys::table
+            .find((caller_sub, key))
+            .select((
+                caller_idempotency_keys::fingerprint,
+                caller_idempotency_keys::response_status,
+                caller_idempotency_keys::response_body,
+            ))
+            .first(conn)
+            .await?;
+    if stored != fingerprint {
+        return Err(reused());
+    }
+    match (status, body) {
+        (Some(status), Some(body)) => Ok(Some((u16::try_from(status).unwrap_or(201), body))),
+        _ => Err(internal_error(
+            "caller idempotency key without response",
+            &key,
+        )),
+    }
+}
+
+/// Stores the response of a request that took a caller-scoped key.
+pub async fn complete_for_caller(
+    conn: &mut AsyncPgConnection,
+    caller_sub: &str,
+    key: &str,
+    status: u16,
+    body: &serde_json::Value,
+) -> ApiResult<()> {
+    diesel::update(caller_idempotency_keys::table.find((caller_sub, key)))
+        .set((
+            caller_idempotency_keys::response_status.eq(Some(i32::from(status))),
+            caller_idempotency_keys::response_body.eq(Some(body)),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+fn reused() -> ApiError {
+    ApiError::new(
+        ErrorCode::IdempotencyKeyReused,
+        "This Idempotency-Key was used with another request; use a new key for a new request.",
+    )
 }
 
 /// Stores the response of the completed order under its key.

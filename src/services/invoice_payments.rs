@@ -1,5 +1,7 @@
 //! Payments received against an open invoice (transfer or cheque), recorded by the
-//! representative or an admin; the invoice is paid once they cover it.
+//! representative or an admin; the invoice is paid once they cover it. Each is recorded once:
+//! per `Idempotency-Key` (a retry gets the stored response) and per reference on the account
+//! (the same transfer entered twice under two keys is 409 `duplicate-payment`).
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -11,13 +13,16 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Role;
+use crate::db::functions::{btrim, lower};
 use crate::db::models::{Invoice, InvoicePayment};
 use crate::db::schema::{invoice_payments, invoices};
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult, ErrorCode, internal_error, violated_constraint};
 use crate::services::Caller;
 use crate::services::access::account_in_reach_for_update;
 use crate::services::audit::{self, Event, snapshot};
+use crate::services::idempotency::{self, KeyState, Outcome};
 use crate::services::input::clean;
+use crate::services::orders::invoice_view;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -36,14 +41,15 @@ impl PaymentMethodKind {
 }
 
 /// Body of `POST /v1/accounts/{account_id}/invoices/{invoice_id}/payments`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordPayment {
     /// At most what is still due.
     #[schema(value_type = String, example = "1500.00")]
     pub amount: Decimal,
     pub method: PaymentMethodKind,
-    /// The bank reference or cheque number.
+    /// The bank reference or cheque number; recorded once per account (any case, spaces
+    /// around it ignored).
     #[schema(max_length = 200)]
     pub reference: Option<String>,
     /// Defaults to today.
@@ -89,14 +95,35 @@ pub async fn payments_of(
         .collect())
 }
 
-/// Records a payment and returns the invoice as it stands after it.
+/// The fingerprint of a payment covers the invoice it pays and the body.
+#[derive(Serialize)]
+struct PaymentRequest<'a> {
+    invoice_id: Uuid,
+    body: &'a RecordPayment,
+}
+
+fn duplicate_payment(reference: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::DuplicatePayment,
+        format!("A payment with reference {reference} is recorded on this account already."),
+    )
+}
+
+/// Records a payment, once per `Idempotency-Key`, and answers with the invoice as it stands
+/// after it (201), or with the stored answer of the request that used the key first.
 pub async fn record(
     state: &AppState,
     caller: &Caller,
     account_id: Uuid,
     invoice_id: Uuid,
+    idempotency_key: Option<&str>,
     input: RecordPayment,
-) -> ApiResult<Invoice> {
+) -> ApiResult<Outcome> {
+    let key = idempotency::validate_key(idempotency_key)?;
+    let fingerprint = idempotency::fingerprint(&PaymentRequest {
+        invoice_id,
+        body: &input,
+    });
     if input.amount <= Decimal::ZERO
         || input.amount.scale() > 2
         || input.amount >= Decimal::new(1_000_000_000_000, 0)
@@ -109,7 +136,19 @@ pub async fn record(
     let reference = clean(input.reference.as_ref(), "reference", 200)?;
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
+        // The account lock serialises the account's payments: a concurrent duplicate waits,
+        // then finds the key (or the reference) recorded.
         account_in_reach_for_update(conn, caller, account_id).await?;
+        match idempotency::begin(conn, account_id, &key, &fingerprint, state.clock.now()).await? {
+            KeyState::Replay(status, body) => {
+                return Ok(Outcome { status, body, replayed: true });
+            }
+            // Payments complete in one transaction: their keys never wait half-way.
+            KeyState::Resume(order_id) => {
+                return Err(internal_error("payment key bound to a pending order", &order_id));
+            }
+            KeyState::New => {}
+        }
         if !matches!(caller.principal.role, Role::Representative | Role::Admin) {
             return Err(ApiError::forbidden("Payments received by transfer or cheque are recorded by the representative."));
         }
@@ -132,6 +171,17 @@ pub async fn record(
                 format!("is more than the {outstanding} {} still due", before.currency),
             ));
         }
+        if let Some(reference) = &reference {
+            let recorded: i64 = invoice_payments::table
+                .filter(invoice_payments::account_id.eq(account_id))
+                .filter(lower(btrim(invoice_payments::reference)).eq(lower(btrim(Some(reference.as_str())))))
+                .count()
+                .get_result(conn)
+                .await?;
+            if recorded > 0 {
+                return Err(duplicate_payment(reference));
+            }
+        }
         let today = state.clock.today();
         let payment: InvoicePayment = diesel::insert_into(invoice_payments::table)
             .values(InvoicePayment {
@@ -140,14 +190,20 @@ pub async fn record(
                 account_id,
                 amount: input.amount,
                 method: input.method.as_str().to_owned(),
-                reference,
+                reference: reference.clone(),
                 received_on: input.received_on.unwrap_or(today),
                 recorded_by: caller.principal.sub.clone(),
                 created_at: caller.now,
             })
             .returning(InvoicePayment::as_returning())
             .get_result(conn)
-            .await?;
+            .await
+            .map_err(|e| match violated_constraint(&e) {
+                Some("invoice_payments_reference_key") => {
+                    duplicate_payment(reference.as_deref().unwrap_or_default())
+                }
+                _ => ApiError::from(e),
+            })?;
         let paid = before.amount_paid + input.amount;
         let settled = paid == before.total_due;
         let after: Invoice = diesel::update(invoices::table.find(invoice_id))
@@ -169,7 +225,11 @@ pub async fn record(
             reason: None,
         })
         .await?;
-        Ok(after)
+        let body = serde_json::to_value(invoice_view(conn, after).await?)
+            .map_err(|e| internal_error("invoice view", &e))?;
+        idempotency::store_completed(conn, account_id, &key, &fingerprint, 201, &body, caller.now)
+            .await?;
+        Ok(Outcome { status: 201, body, replayed: false })
     })
     .await
 }

@@ -1,5 +1,7 @@
 //! Purchase orders: the customer's PO numbers, with an optional amount limit and expiry, and
-//! the rule an order's `po_number` must pass.
+//! the rule an order's `po_number` must pass. A PO number is the same PO in any case
+//! (`po-lim` is `PO-LIM`), for the lookup, for what has been ordered under it, and for the
+//! unique index that keeps one of each on file.
 
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
@@ -10,9 +12,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::db::functions::lower;
 use crate::db::models::{Account, PurchaseOrder};
 use crate::db::schema::{orders, purchase_orders};
-use crate::domain::money::round_to_minor;
+use crate::domain::money::{Currency, round_to_minor, to_currency_scale};
 use crate::error::{ApiError, ApiResult, ErrorCode, violated_constraint};
 use crate::pagination::ListParams;
 use crate::services::Caller;
@@ -53,7 +56,7 @@ async fn amount_used(
 ) -> QueryResult<Decimal> {
     let used: Option<Decimal> = orders::table
         .filter(orders::account_id.eq(account_id))
-        .filter(orders::po_number.eq(number))
+        .filter(lower(orders::po_number).eq(lower(Some(number))))
         .select(diesel::dsl::sum(orders::total_due))
         .first(conn)
         .await?;
@@ -82,7 +85,7 @@ pub async fn check_po(
     };
     let po: Option<PurchaseOrder> = purchase_orders::table
         .filter(purchase_orders::account_id.eq(account.id))
-        .filter(purchase_orders::number.eq(number))
+        .filter(lower(purchase_orders::number.nullable()).eq(lower(Some(number))))
         .select(PurchaseOrder::as_select())
         .first(conn)
         .await
@@ -119,13 +122,20 @@ pub async fn check_po(
     Ok(())
 }
 
-async fn view(conn: &mut AsyncPgConnection, po: PurchaseOrder) -> ApiResult<PurchaseOrderView> {
+/// Amounts carry the currency's minor units (SPEC §6), also when nothing is used yet.
+async fn view(
+    conn: &mut AsyncPgConnection,
+    po: PurchaseOrder,
+    currency: Currency,
+) -> ApiResult<PurchaseOrderView> {
     let used = amount_used(conn, po.account_id, &po.number).await?;
     Ok(PurchaseOrderView {
         id: po.id,
         number: po.number,
-        amount_limit: po.amount_limit,
-        amount_used: used.round_dp(2),
+        amount_limit: po
+            .amount_limit
+            .map(|limit| to_currency_scale(limit, currency)),
+        amount_used: to_currency_scale(used, currency),
         expires_on: po.expires_on,
         created_at: po.created_at,
     })
@@ -156,7 +166,8 @@ pub async fn create(
     }
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
-        account_in_reach_for_update(conn, caller, account_id).await?;
+        let account = account_in_reach_for_update(conn, caller, account_id).await?;
+        let currency = rules::currency(&account)?;
         let po: PurchaseOrder = diesel::insert_into(purchase_orders::table)
             .values(PurchaseOrder {
                 id: Uuid::now_v7(),
@@ -170,7 +181,7 @@ pub async fn create(
             .get_result(conn)
             .await
             .map_err(|e| match violated_constraint(&e) {
-                Some("purchase_orders_account_id_number_key") => ApiError::new(
+                Some("purchase_orders_number_key") => ApiError::new(
                     ErrorCode::PurchaseOrderExists,
                     format!("Purchase order {number} is already on file."),
                 ),
@@ -190,7 +201,7 @@ pub async fn create(
             },
         )
         .await?;
-        view(conn, po).await
+        view(conn, po, currency).await
     })
     .await
 }
@@ -203,7 +214,8 @@ pub async fn list(
 ) -> ApiResult<(Vec<PurchaseOrderView>, i64)> {
     let limit = params.limit()?;
     let mut conn = state.pool.get().await?;
-    account_in_reach(&mut conn, caller, account_id).await?;
+    let account = account_in_reach(&mut conn, caller, account_id).await?;
+    let currency = rules::currency(&account)?;
     let rows: Vec<PurchaseOrder> = crate::newest_first_page!(
         &mut conn,
         purchase_orders,
@@ -214,7 +226,7 @@ pub async fn list(
     );
     let mut views = Vec::with_capacity(rows.len());
     for po in rows {
-        views.push(view(&mut conn, po).await?);
+        views.push(view(&mut conn, po, currency).await?);
     }
     Ok((views, limit))
 }

@@ -190,7 +190,12 @@ async fn patch_respects_if_match_and_clears_with_null() {
         .collect();
     assert_eq!(
         actions,
-        ["account.updated", "account.updated", "account.created"]
+        [
+            "account.country_changed",
+            "account.updated",
+            "account.updated",
+            "account.created"
+        ]
     );
     assert_eq!(
         events.body["data"][0]["actor"]["role"],
@@ -333,4 +338,200 @@ async fn accounts_paginate_newest_first() {
     app.get(&format!("/v1/accounts?starting_after={unknown}"), &admin)
         .await
         .assert_problem(422, "validation-failed");
+}
+
+#[actix_web::test]
+async fn only_assigned_country_codes_are_accepted() {
+    let app = TestApp::spawn().await;
+    for country in ["ZZ", "XK", "EU", "UK", "AA"] {
+        let refused = app
+            .post("/v1/accounts", &app.admin(), account(country, "EUR", None))
+            .await;
+        refused.assert_problem(422, "validation-failed");
+        assert_eq!(
+            refused.body["errors"][0]["field"],
+            json!("country"),
+            "{country}"
+        );
+    }
+    let id = app.create_account(account("AX", "EUR", None)).await;
+    let path = format!("/v1/accounts/{id}");
+    let refused = app
+        .patch(&path, &app.contact(id), json!({"country": "ZZ"}))
+        .await;
+    refused.assert_problem(422, "validation-failed");
+    assert_eq!(refused.body["errors"][0]["field"], json!("country"));
+    let read = app.get(&path, &app.contact(id)).await;
+    assert_eq!(read.body["country"], json!("AX"));
+    assert_eq!(read.body["version"], json!(1));
+}
+
+#[actix_web::test]
+async fn a_country_change_is_audited_as_its_own_event() {
+    let app = TestApp::spawn().await;
+    let id = app.create_account(account("DE", "EUR", None)).await;
+    let path = format!("/v1/accounts/{id}");
+    let contact = app.contact(id);
+    // A change that keeps the country writes the update event only.
+    app.patch(
+        &path,
+        &contact,
+        json!({"name": "Muster AG", "country": "DE"}),
+    )
+    .await
+    .assert_status(200);
+    app.patch(&path, &contact, json!({"country": "AT"}))
+        .await
+        .assert_status(200);
+    let events = app.get(&format!("{path}/events"), &contact).await;
+    let data = events.body["data"].as_array().expect("data");
+    let actions: Vec<&str> = data.iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "account.country_changed",
+            "account.updated",
+            "account.updated",
+            "account.created"
+        ]
+    );
+    assert_eq!(data[0]["before"], json!({"country": "DE"}));
+    assert_eq!(data[0]["after"], json!({"country": "AT"}));
+    assert_eq!(data[0]["actor"]["role"], json!("billing_contact"));
+    assert_eq!(data[0]["subject_id"], json!(id));
+}
+
+#[actix_web::test]
+async fn attaching_a_card_respects_if_match() {
+    let app = TestApp::spawn().await;
+    let id = app.self_service_account().await;
+    let path = format!("/v1/accounts/{id}/payment-method");
+    let contact = app.contact(id);
+    let stale = app
+        .send_with(
+            Method::PUT,
+            &path,
+            Some(&contact),
+            &[("If-Match", "\"7\"")],
+            Some(json!({"token": "tok_visa"})),
+        )
+        .await;
+    stale.assert_problem(412, "version-mismatch");
+    assert_eq!(stale.body["current_version"], json!(1));
+    let read = app.get(&format!("/v1/accounts/{id}"), &contact).await;
+    assert_eq!(read.body["payment_method"], json!(null));
+    assert_eq!(read.body["version"], json!(1));
+
+    let fresh = app
+        .send_with(
+            Method::PUT,
+            &path,
+            Some(&contact),
+            &[("If-Match", "\"1\"")],
+            Some(json!({"token": "tok_visa"})),
+        )
+        .await;
+    fresh.assert_status(200);
+    assert_eq!(fresh.header("etag"), Some("\"2\""));
+    // Without If-Match the card is replaced as before.
+    let replaced = app
+        .put(&path, &contact, json!({"token": "tok_mastercard"}))
+        .await;
+    replaced.assert_status(200);
+    assert_eq!(replaced.body["version"], json!(3));
+}
+
+#[actix_web::test]
+async fn an_account_created_twice_with_one_key_is_created_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin();
+    let body = account("DE", "EUR", Some("DE136695976"));
+    let create = |token: String, key: &'static str, body: serde_json::Value| {
+        let app = &app;
+        async move {
+            app.send_with(
+                Method::POST,
+                "/v1/accounts",
+                Some(&token),
+                &[("Idempotency-Key", key)],
+                Some(body),
+            )
+            .await
+        }
+    };
+    let first = create(admin.clone(), "acct-1", body.clone()).await;
+    first.assert_status(201);
+    assert_eq!(first.header("idempotent-replayed"), None);
+    let again = create(admin.clone(), "acct-1", body.clone()).await;
+    again.assert_status(201);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.header("etag"), Some("\"1\""));
+    let listed = app.get("/v1/accounts", &admin).await;
+    assert_eq!(listed.body["data"].as_array().expect("data").len(), 1);
+
+    // The same key with another body is another request.
+    let mut renamed = body.clone();
+    renamed["name"] = json!("Muster AG");
+    create(admin.clone(), "acct-1", renamed)
+        .await
+        .assert_problem(422, "idempotency-key-reused");
+    // Keys belong to the caller: another admin's key of the same name is its own.
+    let other_admin = app.token(billing_center::auth::Role::Admin, "admin-2", None);
+    let other = create(other_admin, "acct-1", body.clone()).await;
+    other.assert_status(201);
+    assert_ne!(other.body["id"], first.body["id"]);
+    // Without a key every request creates an account, as before.
+    app.post("/v1/accounts", &admin, body)
+        .await
+        .assert_status(201);
+    let listed = app.get("/v1/accounts", &admin).await;
+    assert_eq!(listed.body["data"].as_array().expect("data").len(), 3);
+}
+
+#[actix_web::test]
+async fn a_refused_account_creation_leaves_its_key_free() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin();
+    let send = |body: serde_json::Value| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            app.send_with(
+                Method::POST,
+                "/v1/accounts",
+                Some(&admin),
+                &[("Idempotency-Key", "acct-2")],
+                Some(body),
+            )
+            .await
+        }
+    };
+    send(account("ZZ", "EUR", None))
+        .await
+        .assert_problem(422, "validation-failed");
+    send(account("DE", "EUR", None)).await.assert_status(201);
+}
+
+#[actix_web::test]
+async fn concurrent_account_creations_with_one_key_create_one_account() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin();
+    let body = account("DE", "EUR", None);
+    let responses = futures_util::future::join_all((0..4).map(|_| {
+        app.send_with(
+            Method::POST,
+            "/v1/accounts",
+            Some(&admin),
+            &[("Idempotency-Key", "same")],
+            Some(body.clone()),
+        )
+    }))
+    .await;
+    for response in &responses {
+        response.assert_status(201);
+        assert_eq!(response.body["id"], responses[0].body["id"]);
+    }
+    let listed = app.get("/v1/accounts", &admin).await;
+    assert_eq!(listed.body["data"].as_array().expect("data").len(), 1);
 }

@@ -52,3 +52,55 @@ async fn forbidden_states_are_rejected_by_the_database() {
     .assert_status(200);
     assert_eq!(app.gateway.successful_charges(), 0);
 }
+
+#[actix_web::test]
+async fn payment_references_and_po_numbers_are_unique_in_any_case() {
+    let app = TestApp::spawn().await;
+    let account = app.corporate_account("rep-1").await;
+    let mut conn = app.state.pool.get().await.expect("connection");
+    conn.batch_execute(&format!(
+        "INSERT INTO purchase_orders (id, account_id, number) VALUES (gen_random_uuid(), '{account}', 'PO-9')"
+    ))
+    .await
+    .expect("a first PO");
+    let duplicate_po = format!(
+        "INSERT INTO purchase_orders (id, account_id, number) VALUES (gen_random_uuid(), '{account}', 'po-9')"
+    );
+    assert!(
+        conn.batch_execute(&duplicate_po).await.is_err(),
+        "the database accepted: {duplicate_po}"
+    );
+    // Two payments with one reference, however it is written, on one account.
+    let subscription = app
+        .import_active(account, "premium", "annual", 50, "2026-06-01")
+        .await;
+    let contact = app.corporate_contact(account);
+    app.add_item(
+        account,
+        &contact,
+        serde_json::json!({"type": "change", "subscription_id": subscription, "quantity": 55}),
+    )
+    .await
+    .assert_status(200);
+    let order = app
+        .checkout(account, &contact, Some("k"), None, serde_json::json!({}))
+        .await;
+    order.assert_status(201);
+    let invoice = order.body["invoice_id"].as_str().expect("invoice");
+    let payment = |reference: &str| {
+        format!(
+            "INSERT INTO invoice_payments (id, invoice_id, account_id, amount, method, reference, received_on, recorded_by) \
+             VALUES (gen_random_uuid(), '{invoice}', '{account}', 1, 'cheque', '{reference}', DATE '2026-11-27', 'rep-1')"
+        )
+    };
+    conn.batch_execute(&payment("CHQ-1"))
+        .await
+        .expect("a first payment");
+    for reference in ["CHQ-1", "chq-1", " Chq-1  "] {
+        let statement = payment(reference);
+        assert!(
+            conn.batch_execute(&statement).await.is_err(),
+            "the database accepted: {statement}"
+        );
+    }
+}

@@ -171,44 +171,49 @@ async fn from_a_representatives_change_to_a_paid_invoice() {
     assert_eq!(pos.body["data"][0]["amount_used"], json!("16155.62"));
 
     // Payments received by transfer: partly, then in full.
-    let payments = format!("/v1/accounts/{account}/invoices/{invoice_id}/payments");
-    app.post(
-        &payments,
-        &contact,
+    let pay = |token: String, key: &'static str, body: Value| {
+        let app = &app;
+        let invoice_id = invoice_id.clone();
+        async move {
+            app.record_payment(account, &invoice_id, &token, Some(key), body)
+                .await
+        }
+    };
+    pay(
+        contact.clone(),
+        "pay-1",
         json!({"amount": "100.00", "method": "bank_transfer"}),
     )
     .await
     .assert_problem(403, "forbidden");
-    let partly = app
-        .post(
-            &payments,
-            &rep,
-            json!({"amount": "10000.00", "method": "bank_transfer", "reference": "BANK-1"}),
-        )
-        .await;
+    let partly = pay(
+        rep.clone(),
+        "pay-2",
+        json!({"amount": "10000.00", "method": "bank_transfer", "reference": "BANK-1"}),
+    )
+    .await;
     partly.assert_status(201);
     assert_eq!(partly.body["status"], json!("open"));
     assert_eq!(partly.body["amount_paid"], json!("10000.00"));
-    app.post(
-        &payments,
-        &rep,
+    pay(
+        rep.clone(),
+        "pay-3",
         json!({"amount": "6155.63", "method": "cheque"}),
     )
     .await
     .assert_problem(422, "validation-failed");
-    let paid = app
-        .post(
-            &payments,
-            &rep,
-            json!({"amount": "6155.62", "method": "cheque", "reference": "CHQ-9"}),
-        )
-        .await;
+    let paid = pay(
+        rep.clone(),
+        "pay-4",
+        json!({"amount": "6155.62", "method": "cheque", "reference": "CHQ-9"}),
+    )
+    .await;
     paid.assert_status(201);
     assert_eq!(paid.body["status"], json!("paid"));
     assert_eq!(paid.body["payments"].as_array().expect("payments").len(), 2);
-    app.post(
-        &payments,
-        &rep,
+    pay(
+        rep.clone(),
+        "pay-5",
         json!({"amount": "1.00", "method": "cheque"}),
     )
     .await
@@ -587,4 +592,107 @@ async fn a_quote_is_accepted_exactly_once_and_never_at_a_stale_price() {
         json!(75)
     );
     assert_reconciled(&app).await;
+}
+
+#[actix_web::test]
+async fn purchase_order_numbers_match_in_any_case() {
+    let app = TestApp::spawn().await;
+    let (account, subscription) = globex(&app).await;
+    let contact = app.corporate_contact(account);
+    let pos = format!("/v1/accounts/{account}/purchase-orders");
+    app.post(
+        &pos,
+        &contact,
+        json!({"number": "PO-LIM", "amount_limit": "100.00"}),
+    )
+    .await
+    .assert_status(201);
+    app.post(
+        &pos,
+        &contact,
+        json!({"number": "PO-OLD", "expires_on": "2026-11-26"}),
+    )
+    .await
+    .assert_status(201);
+    app.post(&pos, &contact, json!({"number": "po-lim"}))
+        .await
+        .assert_problem(409, "purchase-order-exists");
+
+    app.add_item(
+        account,
+        &contact,
+        json!({"type": "change", "subscription_id": subscription, "quantity": 55}),
+    )
+    .await
+    .assert_status(200);
+    let over = app
+        .checkout(
+            account,
+            &contact,
+            Some("lim-1"),
+            None,
+            json!({"po_number": "po-lim"}),
+        )
+        .await;
+    over.assert_problem(422, "purchase-order-limit-exceeded");
+    assert_eq!(over.body["amount_remaining"], json!("100.00"));
+    app.checkout(
+        account,
+        &contact,
+        Some("old-1"),
+        None,
+        json!({"po_number": "Po-Old"}),
+    )
+    .await
+    .assert_problem(422, "purchase-order-expired");
+
+    // What is ordered under a PO counts towards it whatever case the order gave.
+    app.post(
+        &pos,
+        &contact,
+        json!({"number": "PO-BIG", "amount_limit": "50000.00"}),
+    )
+    .await
+    .assert_status(201);
+    let order = app
+        .checkout(
+            account,
+            &contact,
+            Some("big-1"),
+            None,
+            json!({"po_number": "po-big"}),
+        )
+        .await;
+    order.assert_status(201);
+    let total = order.body["total_due"].clone();
+    let listed = app.get(&pos, &contact).await;
+    let big = listed.body["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .find(|po| po["number"] == json!("PO-BIG"))
+        .expect("PO-BIG")
+        .clone();
+    assert_eq!(big["amount_used"], total);
+}
+
+#[actix_web::test]
+async fn purchase_order_amounts_carry_minor_units() {
+    let app = TestApp::spawn().await;
+    let (account, _) = globex(&app).await;
+    let contact = app.corporate_contact(account);
+    let pos = format!("/v1/accounts/{account}/purchase-orders");
+    let created = app
+        .post(
+            &pos,
+            &contact,
+            json!({"number": "PO-1", "amount_limit": "500"}),
+        )
+        .await;
+    created.assert_status(201);
+    assert_eq!(created.body["amount_used"], json!("0.00"));
+    assert_eq!(created.body["amount_limit"], json!("500.00"));
+    let listed = app.get(&pos, &contact).await;
+    assert_eq!(listed.body["data"][0]["amount_used"], json!("0.00"));
+    assert_eq!(listed.body["data"][0]["amount_limit"], json!("500.00"));
 }

@@ -289,6 +289,21 @@ impl TestApp {
             .await
     }
 
+    /// `POST …/invoices/{invoice}/payments` with an optional `Idempotency-Key`.
+    pub async fn record_payment(
+        &self,
+        account: Uuid,
+        invoice: &str,
+        token: &str,
+        key: Option<&str>,
+        body: Value,
+    ) -> Response {
+        let headers: Vec<(&str, &str)> = key.map(|k| ("Idempotency-Key", k)).into_iter().collect();
+        let path = format!("/v1/accounts/{account}/invoices/{invoice}/payments");
+        self.send_with(Method::POST, &path, Some(token), &headers, Some(body))
+            .await
+    }
+
     pub async fn add_item(&self, account: Uuid, token: &str, item: Value) -> Response {
         self.post(&format!("/v1/accounts/{account}/cart/items"), token, item)
             .await

@@ -19,6 +19,7 @@ mod matrix;
 mod openapi;
 mod ops;
 mod order_settlement;
+mod payments;
 mod quote_acceptance;
 mod reconcile;
 mod subscriptions;

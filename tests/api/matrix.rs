@@ -602,9 +602,11 @@ async fn commerce_routes_follow_the_reach_and_role_rules() {
             let (_, invoice) = &placed[i];
             let response = f
                 .app
-                .post(
-                    &format!("{base}/invoices/{invoice}/payments"),
+                .record_payment(
+                    *account,
+                    invoice,
                     &caller.token,
+                    Some(&Uuid::new_v4().to_string()),
                     json!({"amount": "0.01", "method": "cheque"}),
                 )
                 .await;
