@@ -102,6 +102,28 @@ async fn missing_and_garbage_tokens_are_rejected() {
 }
 
 #[actix_web::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let app = TestApp::spawn().await;
+    let token = hs256(&claims());
+    let with = |value: String| {
+        actix_web::test::TestRequest::get()
+            .uri("/v1/catalog/products")
+            .insert_header(("Authorization", value))
+            .to_request()
+    };
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        app.call(with(format!("{scheme} {token}")))
+            .await
+            .assert_status(200);
+    }
+    for value in [format!("Bearer{token}"), "BEARER ".to_owned()] {
+        app.call(with(value))
+            .await
+            .assert_problem(401, "unauthenticated");
+    }
+}
+
+#[actix_web::test]
 async fn alg_none_is_rejected() {
     let app = TestApp::spawn().await;
     let token = format!(
