@@ -77,6 +77,7 @@ pub fn build_app(
         .wrap(middleware::from_fn(
             http::fallback::reject_non_canonical_ids,
         ))
+        .wrap(middleware::from_fn(http::middleware::security_headers))
         .wrap(middleware::from_fn(http::middleware::observe))
 }
 

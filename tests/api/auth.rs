@@ -41,7 +41,7 @@ fn b64(value: &Value) -> String {
     encode(&serde_json::to_vec(value).expect("json"))
 }
 
-mod base64_url {
+pub(crate) mod base64_url {
     /// Unpadded base64url, enough to forge test tokens by hand.
     pub fn encode(bytes: &[u8]) -> String {
         const ALPHABET: &[u8; 64] =
