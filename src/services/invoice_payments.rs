@@ -13,6 +13,7 @@ use crate::AppState;
 use crate::auth::Role;
 use crate::db::models::{Invoice, InvoicePayment};
 use crate::db::schema::{invoice_payments, invoices};
+use crate::domain::period::request_date_problem;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::services::Caller;
 use crate::services::access::account_in_reach_for_update;
@@ -46,7 +47,8 @@ pub struct RecordPayment {
     /// The bank reference or cheque number.
     #[schema(max_length = 200)]
     pub reference: Option<String>,
-    /// Defaults to today.
+    /// Defaults to today. Between 2000-01-01 and 2100-12-31.
+    #[schema(pattern = r"^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$")]
     pub received_on: Option<NaiveDate>,
 }
 
@@ -105,6 +107,9 @@ pub async fn record(
             "amount",
             "must be a positive amount with at most 2 decimals",
         ));
+    }
+    if let Some(problem) = input.received_on.and_then(request_date_problem) {
+        return Err(ApiError::invalid_field("received_on", problem));
     }
     let reference = clean(input.reference.as_ref(), "reference", 200)?;
     let mut conn = state.pool.get().await?;

@@ -13,6 +13,7 @@ use crate::AppState;
 use crate::db::models::{Account, PurchaseOrder};
 use crate::db::schema::{orders, purchase_orders};
 use crate::domain::money::round_to_minor;
+use crate::domain::period::request_date_problem;
 use crate::error::{ApiError, ApiResult, ErrorCode, violated_constraint};
 use crate::http::pagination::ListParams;
 use crate::services::Caller;
@@ -29,7 +30,8 @@ pub struct CreatePurchaseOrder {
     /// The most that orders under this PO may add up to, in the account's currency.
     #[schema(value_type = Option<String>, example = "50000.00")]
     pub amount_limit: Option<Decimal>,
-    /// The last day the PO may be used.
+    /// The last day the PO may be used. Between 2000-01-01 and 2100-12-31.
+    #[schema(pattern = r"^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$")]
     pub expires_on: Option<NaiveDate>,
 }
 
@@ -153,6 +155,9 @@ pub async fn create(
             "amount_limit",
             "must be a positive amount with at most 2 decimals",
         ));
+    }
+    if let Some(problem) = input.expires_on.and_then(request_date_problem) {
+        return Err(ApiError::invalid_field("expires_on", problem));
     }
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
