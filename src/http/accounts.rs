@@ -196,7 +196,7 @@ pub async fn get_account(
 /// `representative_id`: admin only. Send `If-Match` with the ETag to avoid lost updates.
 #[utoipa::path(
     tag = "accounts",
-    params(("account_id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
+    params(("account_id" = Uuid, Path), ("If-Match" = Option<String>, Header, pattern = r#"^(W/)?"[0-9]{1,9}"$"#, description = "The account's `ETag`, quotes included (`\"3\"`); a stale one is 412 `version-mismatch`")),
     request_body = PatchAccount,
     responses(
         (status = 200, body = AccountView, headers(("ETag" = String))),

@@ -101,7 +101,7 @@ pub async fn create_quote(
     params(
         ("account_id" = Uuid, Path),
         ("quote_id" = Uuid, Path),
-        ("Idempotency-Key" = String, Header, description = "Required"),
+        ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$", description = "Required; 1–255 visible ASCII characters (no spaces), kept at least 24 hours; a retry with the same key returns the same order"),
     ),
     request_body = AcceptQuote,
     responses(
