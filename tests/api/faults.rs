@@ -205,3 +205,52 @@ async fn checkouts_survive_backends_being_terminated() {
         .expect("recovery");
     assert_reconciled(&app).await;
 }
+
+async fn backend_pid(conn: &mut AsyncPgConnection) -> diesel::QueryResult<i32> {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<Pid>(conn)
+        .await
+        .map(|p| p.pid)
+}
+
+#[actix_web::test]
+async fn a_connection_whose_backend_died_is_not_handed_out_again() {
+    let app = TestApp::spawn().await;
+    // Four connections sit idle in the pool…
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(app.state.pool.get().await.expect("connection"));
+    }
+    let mut before = Vec::new();
+    for conn in &mut held {
+        before.push(backend_pid(conn).await.expect("pid"));
+    }
+    drop(held);
+    // …when their backends are terminated.
+    let mut killer = AsyncPgConnection::establish(app.database_url())
+        .await
+        .expect("connection");
+    killer
+        .batch_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .await
+        .expect("terminate");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The pool hands out working connections, none of them a dead one.
+    let mut fresh = Vec::new();
+    for _ in 0..4 {
+        fresh.push(app.state.pool.get().await.expect("connection"));
+    }
+    for conn in &mut fresh {
+        let now = backend_pid(conn).await.expect("a live connection");
+        assert!(!before.contains(&now), "{now} was terminated");
+    }
+}
