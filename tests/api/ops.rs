@@ -142,7 +142,7 @@ async fn security_headers_on_the_api_and_the_docs() {
         use sha2::Digest;
         let url_safe = crate::auth::base64_url::encode(&sha2::Sha256::digest(styles[0]));
         let mut standard = url_safe.replace('-', "+").replace('_', "/");
-        while standard.len() % 4 != 0 {
+        while !standard.len().is_multiple_of(4) {
             standard.push('=');
         }
         standard
