@@ -75,6 +75,8 @@ pub struct Settings {
     pub payment_gateway: String,
     pub log_format: LogFormat,
     pub log_level: String,
+    /// `ALLOW_DEV_SECRET=true`: serve with the development secret on a non-loopback address.
+    pub allow_dev_secret: bool,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -144,6 +146,17 @@ impl Settings {
             .or_else(|| var("RUST_LOG"))
             .unwrap_or_else(|| "info".to_owned());
 
+        let allow_dev_secret = match var("ALLOW_DEV_SECRET").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(config_error(
+                    "ALLOW_DEV_SECRET",
+                    "must be `true` or `false`",
+                ));
+            }
+        };
+
         Ok(Settings {
             database_url,
             database_url_defaulted,
@@ -154,8 +167,43 @@ impl Settings {
             payment_gateway,
             log_format,
             log_level,
+            allow_dev_secret,
         })
     }
+
+    /// Whether `serve` may start with these settings (see [`development_secret_allowed`]).
+    pub fn check_serve(&self) -> Result<(), ConfigError> {
+        development_secret_allowed(
+            self.jwt.using_development_secret,
+            self.bind_addr,
+            self.allow_dev_secret,
+        )
+    }
+}
+
+/// The development secret is published in the repository: anyone who can reach a server
+/// that trusts it can mint an `admin` token. So a server verifying with it may listen only
+/// on a loopback address (the zero-configuration first run, `scripts/dev`), unless the
+/// operator says `ALLOW_DEV_SECRET=true` for a throwaway environment (a container whose
+/// port is published on the host's loopback only, as `docker-compose.yml` does).
+pub fn development_secret_allowed(
+    using_development_secret: bool,
+    bind_addr: SocketAddr,
+    allow_dev_secret: bool,
+) -> Result<(), ConfigError> {
+    if !using_development_secret || bind_addr.ip().is_loopback() || allow_dev_secret {
+        return Ok(());
+    }
+    Err(config_error(
+        "JWT_*",
+        format!(
+            "refusing to serve on {bind_addr} with the development JWT secret, which is public: \
+             anyone reaching this address could mint an admin token. Configure a key with \
+             JWT_PUBLIC_KEY_FILE (and JWT_ALGORITHM) or JWT_JWKS_FILE, or a private \
+             JWT_HS256_SECRET; or listen on a loopback address (BIND_ADDR=127.0.0.1:8080); \
+             or set ALLOW_DEV_SECRET=true if this server is reachable from this machine only"
+        ),
+    ))
 }
 
 fn jwt_keys_from_env() -> Result<(JwtKeySource, bool), ConfigError> {
@@ -179,7 +227,9 @@ fn jwt_keys_from_env() -> Result<(JwtKeySource, bool), ConfigError> {
                 "must be at least 32 bytes",
             ));
         }
-        return Ok((JwtKeySource::Hs256Secret(secret), false));
+        // The published development secret is the development secret, however it was set.
+        let development = secret == DEVELOPMENT_HS256_SECRET;
+        return Ok((JwtKeySource::Hs256Secret(secret), development));
     }
     if let Some(path) = pem {
         let algorithm = var("JWT_ALGORITHM").unwrap_or_else(|| "RS256".to_owned());
@@ -204,4 +254,42 @@ fn jwt_keys_from_env() -> Result<(JwtKeySource, bool), ConfigError> {
         JwtKeySource::Hs256Secret(DEVELOPMENT_HS256_SECRET.to_owned()),
         true,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().expect("socket address")
+    }
+
+    #[test]
+    fn the_development_secret_serves_on_loopback_only_unless_allowed() {
+        for loopback in ["127.0.0.1:8080", "127.0.0.2:80", "[::1]:8080"] {
+            assert!(development_secret_allowed(true, addr(loopback), false).is_ok());
+        }
+        for exposed in [
+            "0.0.0.0:8080",
+            "[::]:8080",
+            "10.0.0.5:8080",
+            "192.168.1.2:80",
+        ] {
+            let error = development_secret_allowed(true, addr(exposed), false)
+                .expect_err("must refuse")
+                .to_string();
+            for named in [
+                "JWT_PUBLIC_KEY_FILE",
+                "JWT_JWKS_FILE",
+                "JWT_HS256_SECRET",
+                "BIND_ADDR",
+                "ALLOW_DEV_SECRET=true",
+            ] {
+                assert!(error.contains(named), "{error}");
+            }
+            assert!(development_secret_allowed(true, addr(exposed), true).is_ok());
+            // A configured key may listen anywhere.
+            assert!(development_secret_allowed(false, addr(exposed), false).is_ok());
+        }
+    }
 }

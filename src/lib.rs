@@ -75,6 +75,10 @@ pub fn build_app(
         .service(http::ops::swagger_ui(api))
         .service(web::redirect("/swagger-ui", "/swagger-ui/"))
         .default_service(web::to(http::fallback::not_found_or_method_not_allowed))
+        .wrap(middleware::from_fn(
+            http::fallback::reject_non_canonical_ids,
+        ))
+        .wrap(middleware::from_fn(http::middleware::security_headers))
         .wrap(middleware::from_fn(http::middleware::observe))
 }
 

@@ -54,7 +54,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let outcome = match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if matches!(command, Command::Serve)
+        && let Err(e) = settings.check_serve()
+    {
+        eprintln!("{e}");
+        return ExitCode::from(2);
+    }
+    let outcome = match command {
         Command::Openapi => print_openapi(),
         Command::Token {
             role,
@@ -166,7 +173,8 @@ async fn serve(settings: Settings) -> Result<(), String> {
     telemetry::init(settings.log_format, &settings.log_level);
     if settings.jwt.using_development_secret {
         tracing::warn!(
-            "no JWT key configured: using the development HS256 secret (never in production)"
+            addr = %settings.bind_addr,
+            "using the public development HS256 secret: never expose this server"
         );
     }
     prepare_database(&settings).await?;

@@ -78,10 +78,75 @@ pub fn to_currency_scale(amount: Decimal, currency: Currency) -> Decimal {
     round_to_minor(amount, currency)
 }
 
+/// The amounts a client may send (a PO's limit, a payment received): a positive decimal
+/// string with at most 12 digits before the point (below 10^12) and at most 2 after it, in
+/// plain notation — no sign, exponent, separator, leading zero or JSON number. The OpenAPI
+/// document gives the same rule as this pattern, so what it allows the server accepts.
+pub const AMOUNT_PATTERN: &str = r"^(0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{0,11}(\.[0-9]{1,2})?)$";
+
+/// What [`parse_amount`] refuses, said to the client.
+pub const AMOUNT_RULE: &str = "must be a positive amount string with at most 12 digits before the point and 2 after it, e.g. \"1500.00\"";
+
+/// The value of an amount a client sent, if it follows [`AMOUNT_PATTERN`].
+pub fn parse_amount(text: &str) -> Option<Decimal> {
+    let (whole, fraction) = match text.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (text, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let whole_ok = digits(whole) && whole.len() <= 12 && (whole == "0" || !whole.starts_with('0'));
+    let fraction_ok = fraction.is_none_or(|f| digits(f) && f.len() <= 2);
+    if !(whole_ok && fraction_ok) {
+        return None;
+    }
+    Decimal::from_str(text)
+        .ok()
+        .filter(|amount| *amount > Decimal::ZERO)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rust_decimal::dec;
+
+    #[test]
+    fn client_amounts_follow_the_documented_pattern() {
+        for (text, value) in [
+            ("1500.00", dec!(1500.00)),
+            ("1500", dec!(1500)),
+            ("0.5", dec!(0.5)),
+            ("0.05", dec!(0.05)),
+            ("0.50", dec!(0.50)),
+            ("10.1", dec!(10.1)),
+            ("999999999999.99", dec!(999999999999.99)),
+        ] {
+            assert_eq!(parse_amount(text), Some(value), "{text}");
+        }
+        for text in [
+            "",
+            "0",
+            "0.0",
+            "0.00",
+            "00.50",
+            "01",
+            "-5",
+            "+5",
+            "1.",
+            ".5",
+            "1.005",
+            "1e3",
+            "1_000",
+            " 1",
+            "1 ",
+            "1,00",
+            "1000000000000",
+            "1000000000000.00",
+            "NaN",
+            "١",
+        ] {
+            assert_eq!(parse_amount(text), None, "{text}");
+        }
+    }
 
     #[test]
     fn rounds_half_away_from_zero() {

@@ -73,6 +73,29 @@ fn last_day_of_month(year: i32, month: u32) -> u32 {
         .map_or(28, |last| last.day())
 }
 
+/// The first and last day a date in a request may name. Billing dates outside this range
+/// are typos (`20026-11-17`) or probes; refusing them keeps period arithmetic far from
+/// chrono's limits and the database from dates no invoice will ever carry.
+pub const REQUEST_DATE_RANGE: (NaiveDate, NaiveDate) = (
+    match NaiveDate::from_ymd_opt(2000, 1, 1) {
+        Some(day) => day,
+        None => NaiveDate::MIN,
+    },
+    match NaiveDate::from_ymd_opt(2100, 12, 31) {
+        Some(day) => day,
+        None => NaiveDate::MAX,
+    },
+);
+
+/// The same bound as a pattern for the OpenAPI document: a `YYYY-MM-DD` in 2000..=2100.
+pub const REQUEST_DATE_PATTERN: &str = r"^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$";
+
+/// Why a date in a request is refused, if it is: outside [`REQUEST_DATE_RANGE`].
+pub fn request_date_problem(date: NaiveDate) -> Option<String> {
+    let (first, last) = REQUEST_DATE_RANGE;
+    (date < first || date > last).then(|| format!("must be between {first} and {last}"))
+}
+
 /// A billing period `[start, end)` of calendar dates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Period {
@@ -119,6 +142,19 @@ mod tests {
     fn crosses_year_boundaries() {
         assert_eq!(add_months(d(2026, 12, 15), 1), d(2027, 1, 15));
         assert_eq!(add_months(d(2026, 11, 27), 12), d(2027, 11, 27));
+    }
+
+    #[test]
+    fn request_dates_are_bounded() {
+        assert_eq!(request_date_problem(d(2000, 1, 1)), None);
+        assert_eq!(request_date_problem(d(2100, 12, 31)), None);
+        assert_eq!(
+            request_date_problem(d(1999, 12, 31)).as_deref(),
+            Some("must be between 2000-01-01 and 2100-12-31")
+        );
+        assert!(request_date_problem(d(2101, 1, 1)).is_some());
+        assert!(request_date_problem(NaiveDate::MAX).is_some());
+        assert!(request_date_problem(NaiveDate::MIN).is_some());
     }
 
     #[test]

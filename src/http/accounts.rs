@@ -129,7 +129,7 @@ fn with_etag(status: actix_web::http::StatusCode, view: AccountView) -> HttpResp
 #[utoipa::path(
     tag = "accounts",
     params(
-        ("Idempotency-Key" = Option<String>, Header,
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$",
          description = "Optional; 1–255 visible ASCII characters, scoped to the caller (`sub`)"),
     ),
     request_body = CreateAccount,
@@ -216,7 +216,7 @@ pub async fn get_account(
 /// `representative_id`: admin only. Send `If-Match` with the ETag to avoid lost updates.
 #[utoipa::path(
     tag = "accounts",
-    params(("account_id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
+    params(("account_id" = Uuid, Path), ("If-Match" = Option<String>, Header, pattern = r#"^(W/)?"[0-9]{1,9}"$"#, description = "The account's `ETag`, quotes included (`\"3\"`); a stale one is 412 `version-mismatch`")),
     request_body = PatchAccount,
     responses(
         (status = 200, body = AccountView, headers(("ETag" = String))),
@@ -254,7 +254,7 @@ pub async fn patch_account(
     tag = "accounts",
     params(
         ("account_id" = Uuid, Path),
-        ("If-Match" = Option<String>, Header, description = "The account's ETag; absent: attach whatever the version"),
+        ("If-Match" = Option<String>, Header, pattern = r#"^(W/)?"[0-9]{1,9}"$"#, description = "The account's `ETag`, quotes included (`\"3\"`); a stale one is 412 `version-mismatch`; absent: attach whatever the version"),
     ),
     request_body = PaymentMethodInput,
     responses(

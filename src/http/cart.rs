@@ -45,7 +45,7 @@ pub async fn get_cart(
 /// Every rule is checked now and again at checkout.
 #[utoipa::path(
     tag = "cart",
-    params(("account_id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The cart's ETag")),
+    params(("account_id" = Uuid, Path), ("If-Match" = Option<String>, Header, pattern = r#"^(W/)?"[0-9]{1,9}"$"#, description = "The cart's `ETag`, quotes included (`\"3\"`); a stale one is 412 `version-mismatch`")),
     request_body = CartItemInput,
     responses(
         (status = 200, body = CartView, headers(("ETag" = String))),
@@ -80,7 +80,7 @@ pub async fn add_cart_item(
 /// Change an item ("Change order"): plan, licences and/or billing frequency.
 #[utoipa::path(
     tag = "cart",
-    params(("account_id" = Uuid, Path), ("item_id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
+    params(("account_id" = Uuid, Path), ("item_id" = Uuid, Path), ("If-Match" = Option<String>, Header, pattern = r#"^(W/)?"[0-9]{1,9}"$"#, description = "The cart's `ETag`, quotes included (`\"3\"`); a stale one is 412 `version-mismatch`")),
     request_body = CartItemPatch,
     responses(
         (status = 200, body = CartView, headers(("ETag" = String))),
@@ -114,7 +114,7 @@ pub async fn patch_cart_item(
 /// Remove an item.
 #[utoipa::path(
     tag = "cart",
-    params(("account_id" = Uuid, Path), ("item_id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
+    params(("account_id" = Uuid, Path), ("item_id" = Uuid, Path), ("If-Match" = Option<String>, Header, pattern = r#"^(W/)?"[0-9]{1,9}"$"#, description = "The cart's `ETag`, quotes included (`\"3\"`); a stale one is 412 `version-mismatch`")),
     responses(
         (status = 204, description = "Removed"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -168,8 +168,8 @@ pub async fn get_quote(
     tag = "cart",
     params(
         ("account_id" = Uuid, Path),
-        ("Idempotency-Key" = String, Header, description = "Required; 1–255 visible ASCII characters, kept at least 24 hours"),
-        ("If-Match" = Option<String>, Header, description = "The quote_etag that was reviewed"),
+        ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$", description = "Required; 1–255 visible ASCII characters (no spaces), kept at least 24 hours; a retry with the same key returns the same order"),
+        ("If-Match" = Option<String>, Header, pattern = r#"^(\*|"q-[0-9a-f]{32}")$"#, description = "The `quote_etag` that was reviewed, quotes included (`\"q-…\"`), or `*`; a different one is 412 `quote-changed`"),
     ),
     request_body = CheckoutInput,
     responses(

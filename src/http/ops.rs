@@ -49,13 +49,15 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         .body(state.metrics.render())
 }
 
-/// Swagger UI, served from the binary itself, and the document at `/openapi.json`.
+/// Swagger UI, served from the binary itself, and the document at `/openapi.json`. A pasted
+/// token is kept in the page only, not in the browser's local storage, where it would
+/// outlive the tab and be readable by any script of this origin.
 pub fn swagger_ui(api: utoipa::openapi::OpenApi) -> SwaggerUi {
     SwaggerUi::new("/swagger-ui/{_:.*}")
         .url("/openapi.json", api)
         .config(
             Config::new(["/openapi.json"])
                 .validator_url("none")
-                .persist_authorization(true),
+                .persist_authorization(false),
         )
 }

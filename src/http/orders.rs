@@ -104,7 +104,7 @@ pub async fn get_invoice(
     params(
         ("account_id" = Uuid, Path),
         ("invoice_id" = Uuid, Path),
-        ("Idempotency-Key" = String, Header, description = "Required; 1–255 visible ASCII characters, scoped to the account"),
+        ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$", description = "Required; 1–255 visible ASCII characters, scoped to the account"),
     ),
     request_body = RecordPayment,
     responses(

@@ -105,9 +105,9 @@ pub async fn create_quote(
     params(
         ("account_id" = Uuid, Path),
         ("quote_id" = Uuid, Path),
-        ("Idempotency-Key" = String, Header, description = "Required"),
-        ("If-Match" = Option<String>, Header,
-         description = "The `current_quote_etag` of the summary reviewed; without it, the amounts as sent must still hold"),
+        ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$", description = "Required; 1–255 visible ASCII characters (no spaces), kept at least 24 hours; a retry with the same key returns the same order"),
+        ("If-Match" = Option<String>, Header, pattern = r#"^(\*|"qa-[0-9a-f]{32}")$"#,
+         description = "The `current_quote_etag` of the summary reviewed (or `*`); without it, the amounts as sent must still hold. Amounts that moved answer 412 `quote-changed` with the fresh summary"),
     ),
     request_body = AcceptQuote,
     responses(

@@ -16,6 +16,8 @@ use crate::auth::Role;
 use crate::db::functions::{btrim, lower};
 use crate::db::models::{Invoice, InvoicePayment};
 use crate::db::schema::{invoice_payments, invoices};
+use crate::domain::money::{AMOUNT_RULE, parse_amount};
+use crate::domain::period::request_date_problem;
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error, violated_constraint};
 use crate::services::Caller;
 use crate::services::access::account_in_reach_for_update;
@@ -44,15 +46,20 @@ impl PaymentMethodKind {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordPayment {
-    /// At most what is still due.
-    #[schema(value_type = String, example = "1500.00")]
-    pub amount: Decimal,
+    /// At most what is still due; a positive amount, at most 12 digits before the point and
+    /// 2 after it.
+    #[schema(
+        example = "1500.00",
+        pattern = r"^(0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{0,11}(\.[0-9]{1,2})?)$"
+    )]
+    pub amount: String,
     pub method: PaymentMethodKind,
     /// The bank reference or cheque number; recorded once per account (any case, spaces
     /// around it ignored).
     #[schema(max_length = 200)]
     pub reference: Option<String>,
-    /// Defaults to today.
+    /// Defaults to today. Between 2000-01-01 and 2100-12-31.
+    #[schema(pattern = r"^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$")]
     pub received_on: Option<NaiveDate>,
 }
 
@@ -124,14 +131,10 @@ pub async fn record(
         invoice_id,
         body: &input,
     });
-    if input.amount <= Decimal::ZERO
-        || input.amount.scale() > 2
-        || input.amount >= Decimal::new(1_000_000_000_000, 0)
-    {
-        return Err(ApiError::invalid_field(
-            "amount",
-            "must be a positive amount with at most 2 decimals",
-        ));
+    let amount = parse_amount(&input.amount)
+        .ok_or_else(|| ApiError::invalid_field("amount", AMOUNT_RULE))?;
+    if let Some(problem) = input.received_on.and_then(request_date_problem) {
+        return Err(ApiError::invalid_field("received_on", problem));
     }
     let reference = clean(input.reference.as_ref(), "reference", 200)?;
     let mut conn = state.pool.get().await?;
@@ -165,7 +168,7 @@ pub async fn record(
             return Err(ApiError::new(ErrorCode::Conflict, format!("Invoice {} is paid already.", before.number)));
         }
         let outstanding = before.total_due - before.amount_paid;
-        if input.amount > outstanding {
+        if amount > outstanding {
             return Err(ApiError::invalid_field(
                 "amount",
                 format!("is more than the {outstanding} {} still due", before.currency),
@@ -188,7 +191,7 @@ pub async fn record(
                 id: Uuid::now_v7(),
                 invoice_id,
                 account_id,
-                amount: input.amount,
+                amount,
                 method: input.method.as_str().to_owned(),
                 reference: reference.clone(),
                 received_on: input.received_on.unwrap_or(today),
@@ -204,7 +207,7 @@ pub async fn record(
                 }
                 _ => ApiError::from(e),
             })?;
-        let paid = before.amount_paid + input.amount;
+        let paid = before.amount_paid + amount;
         let settled = paid == before.total_due;
         let after: Invoice = diesel::update(invoices::table.find(invoice_id))
             .set((

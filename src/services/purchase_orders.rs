@@ -15,7 +15,10 @@ use crate::AppState;
 use crate::db::functions::lower;
 use crate::db::models::{Account, PurchaseOrder};
 use crate::db::schema::{orders, purchase_orders};
-use crate::domain::money::{Currency, round_to_minor, to_currency_scale};
+use crate::domain::money::{
+    AMOUNT_RULE, Currency, parse_amount, round_to_minor, to_currency_scale,
+};
+use crate::domain::period::request_date_problem;
 use crate::error::{ApiError, ApiResult, ErrorCode, violated_constraint};
 use crate::pagination::ListParams;
 use crate::services::Caller;
@@ -30,9 +33,14 @@ pub struct CreatePurchaseOrder {
     #[schema(min_length = 1, max_length = 100, example = "PO-2026-0042")]
     pub number: String,
     /// The most that orders under this PO may add up to, in the account's currency.
-    #[schema(value_type = Option<String>, example = "50000.00")]
-    pub amount_limit: Option<Decimal>,
-    /// The last day the PO may be used.
+    /// A positive amount: at most 12 digits before the point and 2 after it.
+    #[schema(
+        example = "50000.00",
+        pattern = r"^(0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{0,11}(\.[0-9]{1,2})?)$"
+    )]
+    pub amount_limit: Option<String>,
+    /// The last day the PO may be used. Between 2000-01-01 and 2100-12-31.
+    #[schema(pattern = r"^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$")]
     pub expires_on: Option<NaiveDate>,
 }
 
@@ -154,15 +162,15 @@ pub async fn create(
             "must be 1 to 100 characters",
         ));
     }
-    if let Some(limit) = input.amount_limit
-        && (limit <= Decimal::ZERO
-            || limit.scale() > 2
-            || limit >= Decimal::new(1_000_000_000_000, 0))
-    {
-        return Err(ApiError::invalid_field(
-            "amount_limit",
-            "must be a positive amount with at most 2 decimals",
-        ));
+    let amount_limit = match input.amount_limit.as_deref() {
+        None => None,
+        Some(text) => Some(
+            parse_amount(text)
+                .ok_or_else(|| ApiError::invalid_field("amount_limit", AMOUNT_RULE))?,
+        ),
+    };
+    if let Some(problem) = input.expires_on.and_then(request_date_problem) {
+        return Err(ApiError::invalid_field("expires_on", problem));
     }
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
@@ -173,7 +181,7 @@ pub async fn create(
                 id: Uuid::now_v7(),
                 account_id,
                 number: number.clone(),
-                amount_limit: input.amount_limit,
+                amount_limit,
                 expires_on: input.expires_on,
                 created_at: caller.now,
             })

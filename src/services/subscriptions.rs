@@ -14,7 +14,7 @@ use crate::auth::reach::{AccountScope, check_reach};
 use crate::db::models::{NewSubscription, Subscription};
 use crate::db::schema::{accounts, subscriptions};
 use crate::domain::money::{Currency, round_to_minor};
-use crate::domain::period::{BillingFrequency, Period};
+use crate::domain::period::{BillingFrequency, Period, request_date_problem};
 use crate::error::{
     ApiError, ApiResult, ErrorCode, FieldError, internal_error, violated_constraint,
 };
@@ -49,8 +49,11 @@ pub struct ImportSubscription {
     pub quantity: i32,
     pub status: ImportStatus,
     /// `active` only: the start of the running period; the period must contain today.
+    /// Between 2000-01-01 and 2100-12-31.
+    #[schema(pattern = r"^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$")]
     pub current_period_start: Option<NaiveDate>,
-    /// `trialing` only: the trial's last day.
+    /// `trialing` only: the trial's last day. Between 2000-01-01 and 2100-12-31.
+    #[schema(pattern = r"^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$")]
     pub trial_ends_on: Option<NaiveDate>,
 }
 
@@ -167,6 +170,18 @@ fn plan_import(
     };
     if !(1..=10_000).contains(&input.quantity) {
         errors.push(field("quantity", "must be between 1 and 10000"));
+    }
+    for (name, date) in [
+        ("current_period_start", input.current_period_start),
+        ("trial_ends_on", input.trial_ends_on),
+    ] {
+        if let Some(problem) = date.and_then(request_date_problem) {
+            errors.push(field(name, &problem));
+        }
+    }
+    if !errors.is_empty() {
+        // Nothing below may compute with an absurd date.
+        return Err(ApiError::validation(errors));
     }
     let product = catalog.product_by_code(&input.product);
     let plan = product.and_then(|p| p.plan_by_code(&input.plan));

@@ -41,7 +41,7 @@ fn b64(value: &Value) -> String {
     encode(&serde_json::to_vec(value).expect("json"))
 }
 
-mod base64_url {
+pub(crate) mod base64_url {
     /// Unpadded base64url, enough to forge test tokens by hand.
     pub fn encode(bytes: &[u8]) -> String {
         const ALPHABET: &[u8; 64] =
@@ -99,6 +99,28 @@ async fn missing_and_garbage_tokens_are_rejected() {
         )
         .await;
     response.assert_problem(401, "unauthenticated");
+}
+
+#[actix_web::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let app = TestApp::spawn().await;
+    let token = hs256(&claims());
+    let with = |value: String| {
+        actix_web::test::TestRequest::get()
+            .uri("/v1/catalog/products")
+            .insert_header(("Authorization", value))
+            .to_request()
+    };
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        app.call(with(format!("{scheme} {token}")))
+            .await
+            .assert_status(200);
+    }
+    for value in [format!("Bearer{token}"), "BEARER ".to_owned()] {
+        app.call(with(value))
+            .await
+            .assert_problem(401, "unauthenticated");
+    }
 }
 
 #[actix_web::test]

@@ -696,3 +696,65 @@ async fn purchase_order_amounts_carry_minor_units() {
     assert_eq!(listed.body["data"][0]["amount_used"], json!("0.00"));
     assert_eq!(listed.body["data"][0]["amount_limit"], json!("500.00"));
 }
+
+#[actix_web::test]
+async fn money_inputs_are_positive_plain_decimal_strings() {
+    let app = TestApp::spawn().await;
+    let (account, _) = globex(&app).await;
+    let rep = app.representative("rep-1");
+    let pos = format!("/v1/accounts/{account}/purchase-orders");
+    for (i, limit) in [
+        json!("1e3"),
+        json!("+5.00"),
+        json!("1_000.00"),
+        json!("01.00"),
+        json!("0.00"),
+        json!("1.005"),
+        json!("1000000000000"),
+        json!(1000),
+        json!(12.5),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let response = app
+            .post(
+                &pos,
+                &rep,
+                json!({"number": format!("PO-BAD-{i}"), "amount_limit": limit}),
+            )
+            .await;
+        response.assert_problem(422, "validation-failed");
+        let field = &response.body["errors"][0]["field"];
+        assert!(
+            field == "amount_limit" || field == "body",
+            "{limit}: {}",
+            response.body
+        );
+    }
+    for limit in ["0.01", "999999999999.99", "1500"] {
+        app.post(
+            &pos,
+            &rep,
+            json!({"number": format!("PO-{limit}"), "amount_limit": limit}),
+        )
+        .await
+        .assert_status(201);
+    }
+    let invoice = uuid::Uuid::new_v4().to_string();
+    for (n, amount) in [json!("1_0.00"), json!("-1.00"), json!(10)]
+        .into_iter()
+        .enumerate()
+    {
+        let response = app
+            .record_payment(
+                account,
+                &invoice,
+                &rep,
+                Some(&format!("amount-{n}")),
+                json!({"amount": amount, "method": "cheque"}),
+            )
+            .await;
+        response.assert_problem(422, "validation-failed");
+    }
+}

@@ -117,6 +117,60 @@ async fn bodies_over_64_kib_are_refused() {
 }
 
 #[actix_web::test]
+async fn path_ids_are_accepted_only_in_the_canonical_uuid_form() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin();
+    let account = app.self_service_account().await;
+    let subscription = app
+        .import_active(account, "standard", "monthly", 5, "2026-11-17")
+        .await;
+    app.get(
+        &format!(
+            "/v1/accounts/{account}/subscriptions/{}",
+            subscription.hyphenated().to_string().to_uppercase()
+        ),
+        &admin,
+    )
+    .await
+    .assert_status(200);
+    let simple = account.simple().to_string();
+    let hyphenated = account.hyphenated().to_string();
+    for id in [hyphenated.clone(), hyphenated.to_uppercase()] {
+        app.get(&format!("/v1/accounts/{id}"), &admin)
+            .await
+            .assert_status(200);
+        app.get(&format!("/v1/accounts/{id}/orders"), &admin)
+            .await
+            .assert_status(200);
+    }
+    // Forms `Uuid::parse_str` accepts but that are not the id's spelling: no such resource.
+    for id in [
+        simple.clone(),
+        simple.to_uppercase(),
+        format!("%7B{hyphenated}%7D"),
+        format!("urn:uuid:{hyphenated}"),
+    ] {
+        app.get(&format!("/v1/accounts/{id}"), &admin)
+            .await
+            .assert_problem(404, "not-found");
+        app.get(&format!("/v1/accounts/{id}/orders"), &admin)
+            .await
+            .assert_problem(404, "not-found");
+    }
+    for id in [
+        subscription.simple().to_string(),
+        format!("%7b{subscription}%7d"),
+    ] {
+        app.get(
+            &format!("/v1/accounts/{account}/subscriptions/{id}"),
+            &admin,
+        )
+        .await
+        .assert_problem(404, "not-found");
+    }
+}
+
+#[actix_web::test]
 async fn unknown_paths_bad_ids_and_wrong_methods() {
     let app = TestApp::spawn().await;
     let admin = app.admin();

@@ -10,7 +10,7 @@ use actix_web::http::{Method, StatusCode, header};
 use actix_web::test::{self, TestRequest};
 use billing_center::auth::Role;
 use billing_center::auth::jwt::JwtVerifier;
-use billing_center::clock::FixedClock;
+use billing_center::clock::{Clock, FixedClock};
 use billing_center::config::{JwtKeySource, JwtSettings};
 use billing_center::http::metrics::Metrics;
 use billing_center::payments::TestGateway;
@@ -142,6 +142,16 @@ impl TestApp {
             _database: database,
             minter,
         }
+    }
+
+    /// The URL of this test's own database (fault tests open side connections to it).
+    pub fn database_url(&self) -> &str {
+        &self._database.url
+    }
+
+    /// Moves the pinned clock forward, e.g. past a lease.
+    pub fn advance_clock(&self, by: chrono::Duration) {
+        self.clock.set(self.clock.now() + by);
     }
 
     pub fn set_today(&self, day: &str) {

@@ -14,6 +14,7 @@ mod checkout;
 mod constraints;
 mod corporate;
 mod errors;
+mod faults;
 mod licenses;
 mod matrix;
 mod openapi;

@@ -40,3 +40,86 @@ async fn the_served_document_is_the_generated_one() {
     }
     assert!(served.body["components"]["securitySchemes"]["bearer"].is_object());
 }
+
+/// The document is as strict as the server: a value it allows is one the server accepts.
+#[test]
+fn the_document_states_the_servers_input_rules() {
+    let document = serde_json::to_value(billing_center::openapi_document()).expect("json");
+    let schemas = &document["components"]["schemas"];
+    let pattern = |schema: &str, field: &str| {
+        schemas[schema]["properties"][field]["pattern"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{schema}.{field} has a pattern"))
+            .to_owned()
+    };
+    use billing_center::domain::money::AMOUNT_PATTERN;
+    use billing_center::domain::period::REQUEST_DATE_PATTERN;
+    assert_eq!(
+        pattern("CreatePurchaseOrder", "amount_limit"),
+        AMOUNT_PATTERN
+    );
+    assert_eq!(pattern("RecordPayment", "amount"), AMOUNT_PATTERN);
+    for (schema, field) in [
+        ("CreatePurchaseOrder", "expires_on"),
+        ("RecordPayment", "received_on"),
+        ("ImportSubscription", "current_period_start"),
+        ("ImportSubscription", "trial_ends_on"),
+    ] {
+        assert_eq!(
+            pattern(schema, field),
+            REQUEST_DATE_PATTERN,
+            "{schema}.{field}"
+        );
+    }
+    // Every date a request carries is bounded.
+    for (name, schema) in schemas.as_object().expect("schemas") {
+        let mut dates = Vec::new();
+        for (field, property) in schema["properties"].as_object().into_iter().flatten() {
+            if property["format"] == "date" {
+                dates.push((field, property));
+            }
+        }
+        let is_request = !schema["additionalProperties"].is_null();
+        for (field, property) in dates.into_iter().filter(|_| is_request) {
+            assert_eq!(
+                property["pattern"].as_str(),
+                Some(REQUEST_DATE_PATTERN),
+                "{name}.{field}"
+            );
+        }
+    }
+
+    let mut keys = 0;
+    let mut preconditions = 0;
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("item") {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let what = format!("{method} {path} {}", parameter["name"]);
+                match parameter["name"].as_str() {
+                    Some("Idempotency-Key") => {
+                        keys += 1;
+                        assert_eq!(parameter["in"], "header", "{what}");
+                        assert_eq!(parameter["schema"]["minLength"], 1, "{what}");
+                        assert_eq!(parameter["schema"]["maxLength"], 255, "{what}");
+                        assert_eq!(parameter["schema"]["pattern"], "^[!-~]{1,255}$", "{what}");
+                    }
+                    Some("If-Match") => {
+                        preconditions += 1;
+                        assert!(parameter["schema"]["pattern"].is_string(), "{what}");
+                        assert!(
+                            parameter["description"]
+                                .as_str()
+                                .is_some_and(|d| d.contains("412")),
+                            "{what}"
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(
+        keys >= 2 && preconditions >= 5,
+        "{keys} keys, {preconditions} If-Match"
+    );
+}

@@ -59,3 +59,105 @@ async fn swagger_ui_is_served_from_the_binary() {
         .await
         .assert_status(200);
 }
+
+#[actix_web::test]
+async fn security_headers_on_the_api_and_the_docs() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin();
+    let api_responses = [
+        app.get("/v1/catalog/products", &admin).await,
+        app.send(Method::GET, "/v1/catalog/products", None, None)
+            .await,
+        app.get("/v1/accounts/not-an-id", &admin).await,
+    ];
+    for response in &api_responses {
+        assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(response.header("cache-control"), Some("no-store"));
+    }
+    for path in ["/healthz", "/metrics", "/openapi.json", "/nothing-here"] {
+        let response = app.send(Method::GET, path, None, None).await;
+        assert_eq!(
+            response.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+    }
+
+    for path in [
+        "/swagger-ui",
+        "/swagger-ui/",
+        "/swagger-ui/swagger-initializer.js",
+    ] {
+        let response = app.send(Method::GET, path, None, None).await;
+        assert_eq!(response.header("x-frame-options"), Some("DENY"), "{path}");
+        assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+        let csp = response.header("content-security-policy").expect("CSP");
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "frame-ancestors 'none'",
+            "connect-src 'self'",
+            "img-src 'self' data:",
+        ] {
+            assert!(csp.contains(directive), "{directive} in {csp}");
+        }
+        assert!(!csp.contains("unsafe-"), "{csp}");
+    }
+
+    // The page runs only same-origin script files: no inline script the policy would block.
+    let page = app.send(Method::GET, "/swagger-ui/", None, None).await;
+    let html = String::from_utf8_lossy(&page.raw);
+    assert_eq!(
+        html.matches("<script").count(),
+        html.matches("<script src=\"./").count(),
+        "{html}"
+    );
+    for asset in html
+        .split(['"', '\''])
+        .filter(|s| s.starts_with("./") || s.ends_with(".css"))
+    {
+        let path = format!("/swagger-ui/{}", asset.trim_start_matches("./"));
+        app.send(Method::GET, &path, None, None)
+            .await
+            .assert_status(200);
+    }
+    // The one inline `<style>` (in the preset's logo) is allowed by its exact hash.
+    let preset = app
+        .send(
+            Method::GET,
+            "/swagger-ui/swagger-ui-standalone-preset.js",
+            None,
+            None,
+        )
+        .await;
+    let preset = String::from_utf8_lossy(&preset.raw);
+    let marker = r#"createElement("style",null,""#;
+    let styles: Vec<&str> = preset
+        .match_indices(marker)
+        .filter_map(|(at, _)| preset[at + marker.len()..].split('"').next())
+        .collect();
+    assert_eq!(styles.len(), 1, "inline styles of the preset: {styles:?}");
+    let csp = page.header("content-security-policy").expect("CSP");
+    let hash = {
+        use sha2::Digest;
+        let url_safe = crate::auth::base64_url::encode(&sha2::Sha256::digest(styles[0]));
+        let mut standard = url_safe.replace('-', "+").replace('_', "/");
+        while !standard.len().is_multiple_of(4) {
+            standard.push('=');
+        }
+        standard
+    };
+    assert!(csp.contains(&format!("'sha256-{hash}'")), "{csp}");
+
+    // A pasted token is not kept in the browser's local storage.
+    let init = app
+        .send(
+            Method::GET,
+            "/swagger-ui/swagger-initializer.js",
+            None,
+            None,
+        )
+        .await;
+    let js = String::from_utf8_lossy(&init.raw);
+    assert!(js.contains(r#""persistAuthorization": false"#), "{js}");
+}

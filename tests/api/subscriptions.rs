@@ -151,3 +151,86 @@ async fn imports_are_validated() {
     let list = app.get(&path, &admin).await;
     assert_eq!(list.body["data"], json!([]));
 }
+
+#[actix_web::test]
+async fn request_dates_outside_2000_to_2100_are_refused_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin();
+    let account = app.self_service_account().await;
+    let path = format!("/v1/accounts/{account}/subscriptions");
+    let refused = |field: &'static str| {
+        move |response: crate::helpers::Response| {
+            response.assert_problem(422, "validation-failed");
+            assert_eq!(response.body["errors"][0]["field"], json!(field));
+            assert_eq!(
+                response.body["errors"][0]["message"],
+                json!("must be between 2000-01-01 and 2100-12-31")
+            );
+        }
+    };
+    for day in ["2101-01-01", "9999-12-31", "+262142-12-31"] {
+        refused("trial_ends_on")(
+            app.post(
+                &path,
+                &admin,
+                json!({"product": "gotoassist-rs-v4", "plan": "standard", "quantity": 1,
+                       "status": "trialing", "trial_ends_on": day}),
+            )
+            .await,
+        );
+    }
+    for day in ["1999-12-31", "0001-01-01", "-0001-11-27"] {
+        refused("current_period_start")(
+            app.post(
+                &path,
+                &admin,
+                json!({"product": "gotoassist-rs-v4", "plan": "standard", "quantity": 1,
+                       "billing_frequency": "monthly", "status": "active",
+                       "current_period_start": day}),
+            )
+            .await,
+        );
+    }
+    assert_eq!(app.get(&path, &admin).await.body["data"], json!([]));
+    // The last day of the range is a date like any other.
+    app.post(
+        &path,
+        &admin,
+        json!({"product": "gotoassist-rs-v4", "plan": "standard", "quantity": 1,
+               "status": "trialing", "trial_ends_on": "2100-12-31"}),
+    )
+    .await
+    .assert_status(201);
+
+    let corporate = app.corporate_account("rep-1").await;
+    let rep = app.representative("rep-1");
+    let pos = format!("/v1/accounts/{corporate}/purchase-orders");
+    refused("expires_on")(
+        app.post(
+            &pos,
+            &rep,
+            json!({"number": "PO-FAR", "expires_on": "3026-12-31"}),
+        )
+        .await,
+    );
+    app.post(
+        &pos,
+        &rep,
+        json!({"number": "PO-NEAR", "expires_on": "2100-12-31"}),
+    )
+    .await
+    .assert_status(201);
+    refused("received_on")(
+        app.send_with(
+            actix_web::http::Method::POST,
+            &format!(
+                "/v1/accounts/{corporate}/invoices/{}/payments",
+                uuid::Uuid::new_v4()
+            ),
+            Some(&rep),
+            &[("Idempotency-Key", "far-payment")],
+            Some(json!({"amount": "10.00", "method": "cheque", "received_on": "1970-01-01"})),
+        )
+        .await,
+    );
+}
