@@ -96,7 +96,7 @@ pub async fn get_invoice(
     ))
 }
 
-/// Record a payment received by transfer or cheque (representative or admin); the invoice
+/// Record a payment received by transfer or cheque (representative, support or admin); the invoice
 /// becomes `paid` when the payments cover it. Recorded exactly once per `Idempotency-Key`
 /// (a retry gets the stored answer) and once per `reference` on the account.
 #[utoipa::path(

@@ -1,5 +1,6 @@
 //! Payments received against an open invoice (transfer or cheque), recorded by the
-//! representative or an admin; the invoice is paid once they cover it. Each is recorded once:
+//! representative, customer service (support) or an admin (SPEC §9); the invoice is paid once
+//! they cover it. Each is recorded once:
 //! per `Idempotency-Key` (a retry gets the stored response) and per reference on the account
 //! (the same transfer entered twice under two keys is 409 `duplicate-payment`).
 
@@ -152,8 +153,8 @@ pub async fn record(
             }
             KeyState::New => {}
         }
-        if !matches!(caller.principal.role, Role::Representative | Role::Admin) {
-            return Err(ApiError::forbidden("Payments received by transfer or cheque are recorded by the representative."));
+        if !matches!(caller.principal.role, Role::Representative | Role::Support | Role::Admin) {
+            return Err(ApiError::forbidden("Payments received by transfer or cheque are recorded by the representative or customer service."));
         }
         let before: Invoice = invoices::table
             .filter(invoices::account_id.eq(account_id))

@@ -598,7 +598,8 @@ async fn commerce_routes_follow_the_reach_and_role_rules() {
                 )
                 .await;
 
-            // Payments by transfer: representative or admin, on an open (corporate) invoice.
+            // Payments by transfer (SPEC §9): representative, support or admin, on an open
+            // invoice.
             let (_, invoice) = &placed[i];
             let response = f
                 .app
@@ -611,7 +612,12 @@ async fn commerce_routes_follow_the_reach_and_role_rules() {
                 )
                 .await;
             match reach {
-                Reach::Yes if matches!(caller.role, Role::Representative | Role::Admin) => {
+                Reach::Yes
+                    if matches!(
+                        caller.role,
+                        Role::Representative | Role::Support | Role::Admin
+                    ) =>
+                {
                     // The self-service invoice was paid by card; the corporate one is open.
                     response.assert_status(if i == 1 { 201 } else { 409 });
                 }
