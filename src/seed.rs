@@ -9,6 +9,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::domain::account::AccountKind;
 use crate::domain::catalog::Catalog;
 use crate::domain::money::{Currency, round_to_minor};
 use crate::domain::period::{BillingFrequency, Period};
@@ -21,7 +22,7 @@ pub const DEMO_REPRESENTATIVE: &str = "rep-jane-doe";
 
 struct DemoAccount {
     id: Uuid,
-    kind: &'static str,
+    kind: AccountKind,
     name: &'static str,
     country: &'static str,
     currency: Currency,
@@ -50,7 +51,7 @@ fn demo_accounts() -> Vec<DemoAccount> {
     vec![
         DemoAccount {
             id: DEMO_SELF_SERVICE,
-            kind: "self_service",
+            kind: AccountKind::SelfService,
             name: "Acme Remote Care",
             country: "US",
             currency: Currency::Usd,
@@ -70,7 +71,7 @@ fn demo_accounts() -> Vec<DemoAccount> {
         },
         DemoAccount {
             id: DEMO_TRIAL_EXPIRED,
-            kind: "self_service",
+            kind: AccountKind::SelfService,
             name: "Beta Helpdesk Ltd",
             country: "GB",
             currency: Currency::Gbp,
@@ -86,7 +87,7 @@ fn demo_accounts() -> Vec<DemoAccount> {
         },
         DemoAccount {
             id: DEMO_CORPORATE,
-            kind: "corporate",
+            kind: AccountKind::Corporate,
             name: "Globex Corporation",
             country: "US",
             currency: Currency::Usd,
@@ -103,7 +104,7 @@ fn demo_accounts() -> Vec<DemoAccount> {
         },
         DemoAccount {
             id: DEMO_EU_NO_VAT,
-            kind: "self_service",
+            kind: AccountKind::SelfService,
             name: "Dupont Assistance SARL",
             country: "FR",
             currency: Currency::Eur,
@@ -134,7 +135,7 @@ pub async fn seed_demo(
     conn: &mut AsyncPgConnection,
     catalog: &Catalog,
     today: NaiveDate,
-) -> Result<Vec<(Uuid, &'static str, &'static str)>, SeedError> {
+) -> Result<Vec<(Uuid, &'static str, AccountKind)>, SeedError> {
     let product = catalog
         .product_by_code("gotoassist-rs-v4")
         .ok_or_else(|| SeedError::Catalog("gotoassist-rs-v4 is missing".into()))?;

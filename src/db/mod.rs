@@ -1,6 +1,7 @@
 //! Database access: the connection pool, embedded migrations, the generated schema and the
 //! row models. Queries live with the service that owns the use case.
 
+pub mod enums;
 pub mod functions;
 pub mod models;
 pub mod schema;

@@ -1,5 +1,13 @@
 //! Row types, one per table, exactly as stored. Conversions into API shapes live in `http`.
 
+use crate::auth::Role;
+use crate::domain::account::AccountKind;
+use crate::domain::money::Currency;
+use crate::domain::order::{
+    CartStatus, InvoiceStatus, ItemKind, OrderStatus, PaymentMethodKind, QuoteStatus, Settlement,
+};
+use crate::domain::period::BillingFrequency;
+use crate::domain::subscription::SubscriptionStatus;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
@@ -37,8 +45,8 @@ pub struct Plan {
 pub struct Price {
     pub id: Uuid,
     pub plan_id: Uuid,
-    pub billing_frequency: String,
-    pub currency: String,
+    pub billing_frequency: BillingFrequency,
+    pub currency: Currency,
     pub amount: Decimal,
     pub effective_from: NaiveDate,
 }
@@ -47,10 +55,10 @@ pub struct Price {
 #[diesel(table_name = accounts, check_for_backend(diesel::pg::Pg))]
 pub struct Account {
     pub id: Uuid,
-    pub kind: String,
+    pub kind: AccountKind,
     pub name: String,
     pub country: String,
-    pub currency: String,
+    pub currency: Currency,
     pub vat_id: Option<String>,
     pub billing_contact_name: String,
     pub billing_contact_email: String,
@@ -85,10 +93,10 @@ pub struct Account {
 #[diesel(table_name = accounts)]
 pub struct NewAccount<'a> {
     pub id: Uuid,
-    pub kind: &'a str,
+    pub kind: AccountKind,
     pub name: &'a str,
     pub country: &'a str,
-    pub currency: &'a str,
+    pub currency: Currency,
     pub vat_id: Option<&'a str>,
     pub billing_contact_name: &'a str,
     pub billing_contact_email: &'a str,
@@ -127,13 +135,13 @@ pub struct Subscription {
     pub account_id: Uuid,
     pub product_id: Uuid,
     pub plan_id: Uuid,
-    pub billing_frequency: String,
+    pub billing_frequency: BillingFrequency,
     pub quantity: i32,
-    pub status: String,
+    pub status: SubscriptionStatus,
     pub current_period_start: Option<NaiveDate>,
     pub current_period_end: Option<NaiveDate>,
     pub period_amount: Option<Decimal>,
-    pub currency: String,
+    pub currency: Currency,
     pub trial_ends_on: Option<NaiveDate>,
     pub licenses_assigned: i32,
     pub version: i32,
@@ -146,18 +154,18 @@ pub struct Subscription {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = subscriptions)]
-pub struct NewSubscription<'a> {
+pub struct NewSubscription {
     pub id: Uuid,
     pub account_id: Uuid,
     pub product_id: Uuid,
     pub plan_id: Uuid,
-    pub billing_frequency: &'a str,
+    pub billing_frequency: BillingFrequency,
     pub quantity: i32,
-    pub status: &'a str,
+    pub status: SubscriptionStatus,
     pub current_period_start: Option<NaiveDate>,
     pub current_period_end: Option<NaiveDate>,
     pub period_amount: Option<Decimal>,
-    pub currency: &'a str,
+    pub currency: Currency,
     pub trial_ends_on: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -202,7 +210,7 @@ pub struct NewAuditEvent<'a> {
 pub struct Cart {
     pub id: Uuid,
     pub account_id: Uuid,
-    pub status: String,
+    pub status: CartStatus,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -216,11 +224,11 @@ pub struct CartItem {
     pub account_id: Uuid,
     #[diesel(column_name = type_)]
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: ItemKind,
     pub product_id: Uuid,
     pub subscription_id: Option<Uuid>,
     pub plan_id: Uuid,
-    pub billing_frequency: String,
+    pub billing_frequency: BillingFrequency,
     pub quantity: i32,
     pub created_at: DateTime<Utc>,
 }
@@ -232,9 +240,9 @@ pub struct Order {
     pub account_id: Uuid,
     pub number: String,
     pub cart_id: Option<Uuid>,
-    pub status: String,
-    pub settlement: String,
-    pub currency: String,
+    pub status: OrderStatus,
+    pub settlement: Settlement,
+    pub currency: Currency,
     pub quote_date: NaiveDate,
     pub subtotal: Decimal,
     pub tax_rate: Decimal,
@@ -246,7 +254,7 @@ pub struct Order {
     pub po_number: Option<String>,
     pub reason: Option<String>,
     pub placed_by_sub: String,
-    pub placed_by_role: String,
+    pub placed_by_role: Role,
     pub idempotency_key: String,
     pub charge_id: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -271,11 +279,11 @@ pub struct OrderItem {
     pub position: i32,
     #[diesel(column_name = type_)]
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: ItemKind,
     pub product_id: Uuid,
     pub subscription_id: Uuid,
     pub plan_id: Uuid,
-    pub billing_frequency: String,
+    pub billing_frequency: BillingFrequency,
     pub quantity: i32,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
@@ -303,8 +311,8 @@ pub struct Invoice {
     pub account_id: Uuid,
     pub order_id: Uuid,
     pub number: String,
-    pub status: String,
-    pub currency: String,
+    pub status: InvoiceStatus,
+    pub currency: Currency,
     pub subtotal: Decimal,
     pub tax_rate: Decimal,
     pub tax: Decimal,
@@ -360,10 +368,10 @@ pub struct Quote {
     pub id: Uuid,
     pub account_id: Uuid,
     pub number: String,
-    pub status: String,
+    pub status: QuoteStatus,
     pub summary: serde_json::Value,
     pub items: serde_json::Value,
-    pub currency: String,
+    pub currency: Currency,
     pub total_due: Decimal,
     pub quote_date: NaiveDate,
     pub expires_on: NaiveDate,
@@ -383,7 +391,7 @@ pub struct InvoicePayment {
     pub invoice_id: Uuid,
     pub account_id: Uuid,
     pub amount: Decimal,
-    pub method: String,
+    pub method: PaymentMethodKind,
     pub reference: Option<String>,
     pub received_on: NaiveDate,
     pub recorded_by: String,

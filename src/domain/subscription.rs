@@ -3,15 +3,15 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-/// The status a client sees. `trial_expired` is derived from the trial's last day and today;
-/// the database stores only `trialing`, `active` and `canceled`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SubscriptionStatus {
-    Trialing,
-    TrialExpired,
-    Active,
-    Canceled,
+crate::stored_enum! {
+    /// The status a client sees. `trial_expired` is derived from the trial's last day and
+    /// today; the database stores only `trialing`, `active` and `canceled`.
+    pub enum SubscriptionStatus {
+        Trialing => "trialing",
+        TrialExpired => "trial_expired",
+        Active => "active",
+        Canceled => "canceled",
+    }
 }
 
 /// What a caller may do with a subscription now; portals show buttons from this list.
@@ -28,17 +28,16 @@ pub enum SubscriptionAction {
 
 /// Maps the stored status to the one clients see. `trial_ends_on` is the trial's last day.
 pub fn effective_status(
-    stored: &str,
+    stored: SubscriptionStatus,
     trial_ends_on: Option<NaiveDate>,
     today: NaiveDate,
 ) -> SubscriptionStatus {
     match stored {
-        "active" => SubscriptionStatus::Active,
-        "trialing" => match trial_ends_on {
+        SubscriptionStatus::Trialing => match trial_ends_on {
             Some(last_day) if today > last_day => SubscriptionStatus::TrialExpired,
             _ => SubscriptionStatus::Trialing,
         },
-        _ => SubscriptionStatus::Canceled,
+        other => other,
     }
 }
 
@@ -72,11 +71,11 @@ mod tests {
     fn a_trial_runs_through_its_last_day() {
         let last = Some(d(2026, 11, 30));
         assert_eq!(
-            effective_status("trialing", last, d(2026, 11, 30)),
+            effective_status(SubscriptionStatus::Trialing, last, d(2026, 11, 30)),
             SubscriptionStatus::Trialing
         );
         assert_eq!(
-            effective_status("trialing", last, d(2026, 12, 1)),
+            effective_status(SubscriptionStatus::Trialing, last, d(2026, 12, 1)),
             SubscriptionStatus::TrialExpired
         );
     }

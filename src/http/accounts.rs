@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::db::models::Account;
 use crate::domain::account::AccountKind;
+use crate::domain::money::Currency;
 use crate::error::{ApiResult, Problem, internal_error};
 use crate::http::extract::Json;
 use crate::http::{etag, idempotent_response, if_match_version};
@@ -48,7 +49,7 @@ pub struct AccountView {
     pub kind: AccountKind,
     pub name: String,
     pub country: String,
-    pub currency: String,
+    pub currency: Currency,
     pub vat_id: Option<String>,
     pub billing_contact: ContactView,
     pub address: AddressView,
@@ -69,10 +70,7 @@ impl TryFrom<Account> for AccountView {
     type Error = crate::error::ApiError;
 
     fn try_from(a: Account) -> ApiResult<AccountView> {
-        let kind = a
-            .kind
-            .parse::<AccountKind>()
-            .map_err(|e| internal_error("stored account kind", &e))?;
+        let kind = a.kind;
         let payment_method = match (
             a.card_brand,
             a.card_last4,

@@ -9,6 +9,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::domain::money::Currency;
+use crate::domain::period::BillingFrequency;
 use crate::domain::subscription::{
     SubscriptionAction, SubscriptionStatus, actions, effective_status,
 };
@@ -27,8 +29,7 @@ pub struct SubscriptionView {
     pub product: String,
     /// Plan code.
     pub plan: String,
-    #[schema(value_type = String, example = "monthly")]
-    pub billing_frequency: String,
+    pub billing_frequency: BillingFrequency,
     /// Licences, 1..=10000.
     pub quantity: i32,
     pub status: SubscriptionStatus,
@@ -38,7 +39,7 @@ pub struct SubscriptionView {
     /// What was charged for the current period.
     #[schema(value_type = Option<String>, example = "490.00")]
     pub period_amount: Option<Decimal>,
-    pub currency: String,
+    pub currency: Currency,
     /// The trial's last day.
     pub trial_ends_on: Option<NaiveDate>,
     pub licenses_assigned: i32,
@@ -49,7 +50,7 @@ pub struct SubscriptionView {
 
 pub fn view(detail: SubscriptionDetail, today: NaiveDate) -> SubscriptionView {
     let row = detail.row;
-    let status = effective_status(&row.status, row.trial_ends_on, today);
+    let status = effective_status(row.status, row.trial_ends_on, today);
     SubscriptionView {
         id: row.id,
         account_id: row.account_id,

@@ -8,8 +8,7 @@ use uuid::Uuid;
 use crate::auth::reach::{AccountScope, check_reach};
 use crate::db::models::Account;
 use crate::db::schema::accounts;
-use crate::domain::account::AccountKind;
-use crate::error::{ApiError, ApiResult, internal_error};
+use crate::error::{ApiError, ApiResult};
 use crate::services::Caller;
 
 /// Reads the account when the caller reaches it.
@@ -63,17 +62,10 @@ pub async fn account_for_update(
         .await?)
 }
 
-pub fn account_kind(account: &Account) -> ApiResult<AccountKind> {
-    account
-        .kind
-        .parse::<AccountKind>()
-        .map_err(|e| internal_error("stored account kind", &e))
-}
-
 fn ensure_reach(caller: &Caller, account: &Account) -> ApiResult<()> {
     let scope = AccountScope {
         id: account.id,
-        kind: account_kind(account)?,
+        kind: account.kind,
         representative_id: account.representative_id.as_deref(),
     };
     check_reach(&caller.principal, &scope)

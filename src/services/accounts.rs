@@ -17,7 +17,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::pagination::{ListParams, unknown_cursor};
 use crate::payments::AttachError;
 use crate::services::Caller;
-use crate::services::access::{account_in_reach, account_in_reach_for_update, account_kind};
+use crate::services::access::{account_in_reach, account_in_reach_for_update};
 use crate::services::audit::{self, Event, snapshot};
 use crate::services::idempotency::{self, Outcome};
 use crate::services::input::nullable;
@@ -244,10 +244,10 @@ pub async fn create(
         let account: Account = diesel::insert_into(accounts::table)
             .values(NewAccount {
                 id: Uuid::now_v7(),
-                kind: data.kind.as_str(),
+                kind: data.kind,
                 name: &data.name,
                 country: &data.country,
-                currency: input.currency.code(),
+                currency: input.currency,
                 vat_id: data.vat_id.as_deref(),
                 billing_contact_name: &data.contact_name,
                 billing_contact_email: &data.contact_email,
@@ -386,7 +386,7 @@ pub async fn patch(
             region: before.region.clone(),
         };
         let data = validate(AccountData {
-            kind: input.kind.unwrap_or(account_kind(&before)?),
+            kind: input.kind.unwrap_or(before.kind),
             name: input.name.clone().unwrap_or_else(|| before.name.clone()),
             country: input
                 .country
@@ -499,7 +499,7 @@ pub async fn set_payment_method(
 ) -> ApiResult<Account> {
     let mut conn = state.pool.get().await?;
     let account = account_in_reach(&mut conn, caller, account_id).await?;
-    if account_kind(&account)? != AccountKind::SelfService {
+    if account.kind != AccountKind::SelfService {
         return Err(ApiError::forbidden(
             "Corporate accounts settle orders by invoice; no card is attached. Your representative can help.",
         ));

@@ -11,6 +11,7 @@ use crate::AppState;
 use crate::db::models::{Account, Cart, CartItem, Subscription};
 use crate::db::schema::{cart_items, carts, subscriptions};
 use crate::domain::catalog::Catalog;
+use crate::domain::order::{CartStatus, ItemKind};
 use crate::domain::period::BillingFrequency;
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
 use crate::services::Caller;
@@ -66,7 +67,7 @@ pub async fn current_cart(
 ) -> QueryResult<Option<Cart>> {
     carts::table
         .filter(carts::account_id.eq(account_id))
-        .filter(carts::status.ne("checked_out"))
+        .filter(carts::status.ne(CartStatus::CheckedOut))
         .select(Cart::as_select())
         .first(conn)
         .await
@@ -86,7 +87,7 @@ async fn current_or_new_cart(
         .values((
             carts::id.eq(Uuid::now_v7()),
             carts::account_id.eq(account_id),
-            carts::status.eq("open"),
+            carts::status.eq(CartStatus::Open),
             carts::created_at.eq(now),
             carts::updated_at.eq(now),
         ))
@@ -194,7 +195,7 @@ async fn resolve(
                 plan_id,
                 frequency: match billing_frequency {
                     Some(f) => *f,
-                    None => rules::frequency(&subscription.billing_frequency)?,
+                    None => subscription.billing_frequency,
                 },
                 quantity: quantity_in_range(quantity.unwrap_or(subscription.quantity))?,
             };
@@ -239,7 +240,7 @@ fn check(
     rules::check_and_price(
         &state.catalog.get(),
         rules::actor(&caller.principal, account)?,
-        rules::currency(account)?,
+        account.currency,
         state.clock.today(),
         target,
         current,
@@ -256,7 +257,7 @@ async fn editable_cart(
 ) -> ApiResult<(Account, Cart)> {
     let account = account_in_reach_for_update(conn, caller, account_id).await?;
     let cart = current_or_new_cart(conn, account_id, caller.now).await?;
-    if cart.status != "open" {
+    if cart.status != CartStatus::Open {
         return Err(ApiError::new(
             ErrorCode::Conflict,
             "An order is being placed from this cart; retry in a moment.",
@@ -312,15 +313,14 @@ pub async fn add_item(
             cart_id: cart.id,
             account_id,
             kind: if target.subscribe {
-                "subscribe"
+                ItemKind::Subscribe
             } else {
-                "change"
-            }
-            .to_owned(),
+                ItemKind::Change
+            },
             product_id: target.product_id,
             subscription_id: target.subscription_id,
             plan_id: target.plan_id,
-            billing_frequency: target.frequency.as_str().to_owned(),
+            billing_frequency: target.frequency,
             quantity: target.quantity,
             created_at: caller.now,
         };
@@ -391,13 +391,13 @@ pub async fn patch_item(
         };
         let target = ItemTarget {
             item_id,
-            subscribe: before.kind == "subscribe",
+            subscribe: before.kind == ItemKind::Subscribe,
             product_id: before.product_id,
             subscription_id: before.subscription_id,
             plan_id,
             frequency: match patch.billing_frequency {
                 Some(f) => f,
-                None => rules::frequency(&before.billing_frequency)?,
+                None => before.billing_frequency,
             },
             quantity: quantity_in_range(patch.quantity.unwrap_or(before.quantity))?,
         };
@@ -472,11 +472,11 @@ pub struct CartItemView {
     pub id: Uuid,
     /// `change` or `subscribe`.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: ItemKind,
     pub product: String,
     pub subscription_id: Option<Uuid>,
     pub plan: String,
-    pub billing_frequency: String,
+    pub billing_frequency: BillingFrequency,
     pub quantity: i32,
 }
 
@@ -484,7 +484,7 @@ pub struct CartItemView {
 pub struct CartView {
     pub id: Uuid,
     /// `open`, or `checking_out` while an order is being placed from it.
-    pub status: String,
+    pub status: CartStatus,
     /// Bumped by every edit; also the `ETag`.
     pub version: i32,
     /// Lets a portal offer "Add to cart" instead of "Checkout" when items are waiting.

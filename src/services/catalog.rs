@@ -37,15 +37,8 @@ pub async fn load(conn: &mut AsyncPgConnection) -> Result<Catalog, CatalogError>
             let mut versions = Vec::new();
             for price in price_rows.iter().filter(|p| p.plan_id == plan.id) {
                 versions.push(PriceVersion {
-                    frequency: price
-                        .billing_frequency
-                        .parse()
-                        .map_err(CatalogError::Invalid)?,
-                    currency: price.currency.parse().map_err(
-                        |e: crate::domain::money::UnknownCurrency| {
-                            CatalogError::Invalid(e.to_string())
-                        },
-                    )?,
+                    frequency: price.billing_frequency,
+                    currency: price.currency,
                     amount: price.amount,
                     effective_from: price.effective_from,
                 });

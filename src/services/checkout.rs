@@ -20,6 +20,7 @@ use crate::AppState;
 use crate::auth::Role;
 use crate::db::models::Order;
 use crate::db::schema::orders;
+use crate::domain::order::CartStatus;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::services::Caller;
 use crate::services::access::account_in_reach_for_update;
@@ -150,7 +151,7 @@ async fn record(
     let cart = current_cart(conn, account_id)
         .await?
         .ok_or_else(nothing_to_price)?;
-    if cart.status != "open" {
+    if cart.status != CartStatus::Open {
         return Err(ApiError::new(
             ErrorCode::Conflict,
             "An order is already being placed from this cart.",

@@ -14,7 +14,9 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::db::models::{Account, Cart, CartItem};
 use crate::domain::catalog::Catalog;
+use crate::domain::money::Currency;
 use crate::domain::money::round_to_minor;
+use crate::domain::order::ItemKind;
 use crate::domain::period::BillingFrequency;
 use crate::domain::quote::Quote;
 use crate::error::{ApiResult, internal_error};
@@ -39,7 +41,7 @@ pub struct QuoteItemView {
     pub item_id: Uuid,
     #[serde(rename = "type")]
     #[schema(example = "change")]
-    pub kind: String,
+    pub kind: ItemKind,
     pub product: String,
     pub plan: String,
     pub billing_frequency: BillingFrequency,
@@ -64,7 +66,7 @@ pub struct QuoteItemView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct QuoteView {
     pub date: NaiveDate,
-    pub currency: String,
+    pub currency: Currency,
     pub cart_id: Uuid,
     pub cart_version: i32,
     pub items: Vec<QuoteItemView>,
@@ -97,11 +99,11 @@ pub struct PricedCart {
 pub fn target_of(item: &CartItem) -> ApiResult<ItemTarget> {
     Ok(ItemTarget {
         item_id: item.id,
-        subscribe: item.kind == "subscribe",
+        subscribe: item.kind == ItemKind::Subscribe,
         product_id: item.product_id,
         subscription_id: item.subscription_id,
         plan_id: item.plan_id,
-        frequency: rules::frequency(&item.billing_frequency)?,
+        frequency: item.billing_frequency,
         quantity: item.quantity,
     })
 }
@@ -122,7 +124,7 @@ pub fn item_views(
                 .ok_or_else(|| internal_error("cart plan missing from catalog", &target.plan_id))?;
             Ok(QuoteItemView {
                 item_id: target.item_id,
-                kind: input.kind.clone(),
+                kind: input.kind,
                 product: product.code.clone(),
                 plan: plan.code.clone(),
                 billing_frequency: target.frequency,
@@ -163,7 +165,7 @@ pub async fn summarise_cart(
         .map(|item| {
             Ok(PricingInput {
                 target: target_of(item)?,
-                kind: item.kind.clone(),
+                kind: item.kind,
                 bound_unit_price: None,
             })
         })
@@ -172,7 +174,7 @@ pub async fn summarise_cart(
     let totals = priced.quote.totals;
     let mut view = QuoteView {
         date: priced.quote.date,
-        currency: priced.quote.currency.code().to_owned(),
+        currency: priced.quote.currency,
         cart_id: cart.id,
         cart_version: cart.version,
         items: item_views(&engine.catalog, &inputs, &priced.quote)?,
@@ -204,12 +206,12 @@ fn etag(view: &QuoteView, account: &Account, seller_country: &str) -> String {
         object.remove("requirements");
         object.remove("quote_etag");
     }
-    let currency = rules::currency(account).map(|c| round_to_minor(account.credit_balance, c));
+    let currency = Some(round_to_minor(account.credit_balance, account.currency));
     let material = serde_json::json!({
         "quote": money,
         "country": account.country,
         "vat_id": account.vat_id,
-        "credit_balance": currency.ok(),
+        "credit_balance": currency,
         "seller_country": seller_country,
     });
     let digest = Sha256::digest(material.to_string().as_bytes());

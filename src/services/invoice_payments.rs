@@ -18,6 +18,7 @@ use crate::db::functions::{btrim, lower};
 use crate::db::models::{Invoice, InvoicePayment};
 use crate::db::schema::{invoice_payments, invoices};
 use crate::domain::money::{AMOUNT_RULE, parse_amount};
+use crate::domain::order::InvoiceStatus;
 use crate::domain::period::request_date_problem;
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error, violated_constraint};
 use crate::services::Caller;
@@ -27,21 +28,7 @@ use crate::services::idempotency::{self, KeyState, Outcome};
 use crate::services::input::clean;
 use crate::services::orders::invoice_view;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentMethodKind {
-    BankTransfer,
-    Cheque,
-}
-
-impl PaymentMethodKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            PaymentMethodKind::BankTransfer => "bank_transfer",
-            PaymentMethodKind::Cheque => "cheque",
-        }
-    }
-}
+pub use crate::domain::order::PaymentMethodKind;
 
 /// Body of `POST /v1/accounts/{account_id}/invoices/{invoice_id}/payments`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -69,7 +56,7 @@ pub struct PaymentView {
     pub id: Uuid,
     #[schema(value_type = String)]
     pub amount: Decimal,
-    pub method: String,
+    pub method: PaymentMethodKind,
     pub reference: Option<String>,
     pub received_on: NaiveDate,
     pub recorded_by: String,
@@ -165,7 +152,7 @@ pub async fn record(
             .await
             .optional()?
             .ok_or_else(ApiError::not_found)?;
-        if before.status != "open" {
+        if before.status != InvoiceStatus::Open {
             return Err(ApiError::new(ErrorCode::Conflict, format!("Invoice {} is paid already.", before.number)));
         }
         let outstanding = before.total_due - before.amount_paid;
@@ -193,7 +180,7 @@ pub async fn record(
                 invoice_id,
                 account_id,
                 amount,
-                method: input.method.as_str().to_owned(),
+                method: input.method,
                 reference: reference.clone(),
                 received_on: input.received_on.unwrap_or(today),
                 recorded_by: caller.principal.sub.clone(),
@@ -213,7 +200,11 @@ pub async fn record(
         let after: Invoice = diesel::update(invoices::table.find(invoice_id))
             .set((
                 invoices::amount_paid.eq(paid),
-                invoices::status.eq(if settled { "paid" } else { "open" }),
+                invoices::status.eq(if settled {
+                    InvoiceStatus::Paid
+                } else {
+                    InvoiceStatus::Open
+                }),
                 invoices::paid_at.eq(settled.then_some(caller.now)),
             ))
             .returning(Invoice::as_returning())

@@ -102,7 +102,7 @@ async fn lock_subscription(
 /// Only active subscriptions, and trials while they run, take new assignments.
 fn ensure_assignable(state: &AppState, subscription: &Subscription) -> ApiResult<()> {
     match effective_status(
-        &subscription.status,
+        subscription.status,
         subscription.trial_ends_on,
         state.clock.today(),
     ) {

@@ -9,9 +9,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::auth::Role;
 use crate::db::models::{Invoice, Order, OrderItem, OrderLine, Subscription};
 use crate::db::schema::{invoices, order_items, order_lines, orders, subscriptions};
 use crate::domain::catalog::Catalog;
+use crate::domain::money::Currency;
+use crate::domain::order::{InvoiceStatus, ItemKind, OrderStatus, Settlement};
 use crate::domain::period::BillingFrequency;
 use crate::error::{ApiError, ApiResult, internal_error};
 use crate::pagination::ListParams;
@@ -19,13 +22,11 @@ use crate::services::Caller;
 use crate::services::access::account_in_reach;
 use crate::services::checkout_summary::LineView;
 use crate::services::invoice_payments::{PaymentView, payments_of};
-use crate::services::rules;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OrderItemView {
     #[serde(rename = "type")]
-    #[schema(example = "change")]
-    pub kind: String,
+    pub kind: ItemKind,
     pub product: String,
     pub plan: String,
     pub billing_frequency: BillingFrequency,
@@ -54,7 +55,7 @@ pub struct LicenseStatus {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ActorRef {
     pub sub: String,
-    pub role: String,
+    pub role: Role,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -63,10 +64,10 @@ pub struct OrderView {
     /// Human order number, e.g. `ORD-000042`.
     pub number: String,
     /// `pending` while the payment is under way, then `completed`.
-    pub status: String,
+    pub status: OrderStatus,
     /// `card`, `invoice` or `none` (nothing due).
-    pub settlement: String,
-    pub currency: String,
+    pub settlement: Settlement,
+    pub currency: Currency,
     #[schema(value_type = String)]
     pub subtotal: Decimal,
     #[schema(value_type = String)]
@@ -97,8 +98,8 @@ pub struct InvoiceView {
     pub number: String,
     pub order_id: Uuid,
     /// `paid` (card-paid or nothing due) or `open` (payable on terms).
-    pub status: String,
-    pub currency: String,
+    pub status: InvoiceStatus,
+    pub currency: Currency,
     pub lines: Vec<LineView>,
     #[schema(value_type = String)]
     pub subtotal: Decimal,
@@ -181,10 +182,10 @@ pub async fn order_view_with(
             .plan(item.plan_id)
             .ok_or_else(|| internal_error("order plan missing from catalog", &item.plan_id))?;
         item_views.push(OrderItemView {
-            kind: item.kind.clone(),
+            kind: item.kind,
             product: product.code.clone(),
             plan: plan.code.clone(),
-            billing_frequency: rules::frequency(&item.billing_frequency)?,
+            billing_frequency: item.billing_frequency,
             quantity: item.quantity,
             subscription_id: item.subscription_id,
             period_start: item.period_start,

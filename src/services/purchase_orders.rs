@@ -24,7 +24,6 @@ use crate::pagination::ListParams;
 use crate::services::Caller;
 use crate::services::access::{account_in_reach, account_in_reach_for_update};
 use crate::services::audit::{self, Event, snapshot};
-use crate::services::rules;
 
 /// Body of `POST /v1/accounts/{account_id}/purchase-orders`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -112,7 +111,7 @@ pub async fn check_po(
         let used = amount_used(conn, account.id, number).await?;
         let remaining = limit - used;
         if total_due > remaining {
-            let currency = rules::currency(account)?;
+            let currency = account.currency;
             return Err(ApiError::new(
                 ErrorCode::PurchaseOrderLimitExceeded,
                 format!(
@@ -175,7 +174,7 @@ pub async fn create(
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
         let account = account_in_reach_for_update(conn, caller, account_id).await?;
-        let currency = rules::currency(&account)?;
+        let currency = account.currency;
         let po: PurchaseOrder = diesel::insert_into(purchase_orders::table)
             .values(PurchaseOrder {
                 id: Uuid::now_v7(),
@@ -223,7 +222,7 @@ pub async fn list(
     let limit = params.limit()?;
     let mut conn = state.pool.get().await?;
     let account = account_in_reach(&mut conn, caller, account_id).await?;
-    let currency = rules::currency(&account)?;
+    let currency = account.currency;
     let rows: Vec<PurchaseOrder> = crate::newest_first_page!(
         &mut conn,
         purchase_orders,

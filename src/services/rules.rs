@@ -17,7 +17,6 @@ use crate::domain::plan_change::{
 use crate::domain::quote::{PricedItem, ReplacedPeriod};
 use crate::domain::subscription::effective_status;
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
-use crate::services::access::account_kind;
 
 /// What a cart item asks for, with everything resolved to catalog ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,21 +33,8 @@ pub struct ItemTarget {
 pub fn actor(principal: &Principal, account: &Account) -> ApiResult<Actor> {
     Ok(Actor {
         assisting: principal.role.is_assisting(),
-        account_kind: account_kind(account)?,
+        account_kind: account.kind,
     })
-}
-
-pub fn currency(account: &Account) -> ApiResult<Currency> {
-    account
-        .currency
-        .parse()
-        .map_err(|e| internal_error("stored account currency", &e))
-}
-
-pub fn frequency(stored: &str) -> ApiResult<BillingFrequency> {
-    stored
-        .parse()
-        .map_err(|e: String| internal_error("stored billing frequency", &e))
 }
 
 fn current_of(
@@ -63,11 +49,11 @@ fn current_of(
         )
     })?;
     Ok(Current {
-        status: effective_status(&subscription.status, subscription.trial_ends_on, today),
+        status: effective_status(subscription.status, subscription.trial_ends_on, today),
         plan_rank: plan.rank,
         plan_id: plan.id,
         quantity: subscription.quantity,
-        frequency: frequency(&subscription.billing_frequency)?,
+        frequency: subscription.billing_frequency,
         licenses_assigned: subscription.licenses_assigned,
     })
 }
@@ -217,5 +203,5 @@ pub fn check_and_price(
 
 /// Whether the account may be charged by card, or settles by invoice.
 pub fn settles_by_invoice(account: &Account) -> ApiResult<bool> {
-    Ok(account_kind(account)? == AccountKind::Corporate)
+    Ok(account.kind == AccountKind::Corporate)
 }

@@ -13,8 +13,10 @@ use crate::auth::Role;
 use crate::auth::reach::{AccountScope, check_reach};
 use crate::db::models::{NewSubscription, Subscription};
 use crate::db::schema::{accounts, subscriptions};
+use crate::domain::account::AccountKind;
 use crate::domain::money::{Currency, round_to_minor};
 use crate::domain::period::{BillingFrequency, Period, request_date_problem};
+use crate::domain::subscription::SubscriptionStatus;
 use crate::error::{
     ApiError, ApiResult, ErrorCode, FieldError, internal_error, violated_constraint,
 };
@@ -109,7 +111,7 @@ pub async fn get(
 ) -> ApiResult<SubscriptionDetail> {
     let mut conn = state.pool.get().await?;
     // One round trip on the hot path: the subscription with the account facts reach needs.
-    let found: Option<(Subscription, String, Option<String>)> = subscriptions::table
+    let found: Option<(Subscription, AccountKind, Option<String>)> = subscriptions::table
         .inner_join(accounts::table)
         .filter(subscriptions::account_id.eq(account_id))
         .filter(subscriptions::id.eq(subscription_id))
@@ -123,9 +125,6 @@ pub async fn get(
         .optional()?;
     match found {
         Some((row, kind, representative_id)) => {
-            let kind = kind
-                .parse()
-                .map_err(|e: String| internal_error("stored account kind", &e))?;
             check_reach(
                 &caller.principal,
                 &AccountScope {
@@ -150,7 +149,7 @@ struct ImportPlan {
     product_id: Uuid,
     plan_id: Uuid,
     frequency: BillingFrequency,
-    status: &'static str,
+    status: SubscriptionStatus,
     period: Option<Period>,
     period_amount: Option<rust_decimal::Decimal>,
     trial_ends_on: Option<NaiveDate>,
@@ -269,8 +268,8 @@ fn plan_import(
         plan_id: plan.id,
         frequency,
         status: match input.status {
-            ImportStatus::Active => "active",
-            ImportStatus::Trialing => "trialing",
+            ImportStatus::Active => SubscriptionStatus::Active,
+            ImportStatus::Trialing => SubscriptionStatus::Trialing,
         },
         period,
         period_amount,
@@ -292,10 +291,7 @@ pub async fn import(
             if caller.principal.role != Role::Admin {
                 return Err(ApiError::forbidden("Only an admin imports subscriptions."));
             }
-            let currency: Currency = account
-                .currency
-                .parse()
-                .map_err(|e| internal_error("stored account currency", &e))?;
+            let currency = account.currency;
             let plan = plan_import(state, &input, currency, today)?;
             let row: Subscription = diesel::insert_into(subscriptions::table)
                 .values(NewSubscription {
@@ -303,13 +299,13 @@ pub async fn import(
                     account_id,
                     product_id: plan.product_id,
                     plan_id: plan.plan_id,
-                    billing_frequency: plan.frequency.as_str(),
+                    billing_frequency: plan.frequency,
                     quantity: input.quantity,
                     status: plan.status,
                     current_period_start: plan.period.map(|p| p.start),
                     current_period_end: plan.period.map(|p| p.end),
                     period_amount: plan.period_amount,
-                    currency: currency.code(),
+                    currency,
                     trial_ends_on: plan.trial_ends_on,
                     created_at: caller.now,
                     updated_at: caller.now,

@@ -9,7 +9,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use super::Engine;
 use crate::db::models::{Account, Order, OrderItem, Subscription};
 use crate::db::schema::{order_items, subscriptions};
+use crate::domain::order::ItemKind;
 use crate::domain::plan_change::Actor;
+use crate::domain::subscription::SubscriptionStatus;
 use crate::error::ApiResult;
 use crate::services::cart::subscription_for_product;
 use crate::services::rules::{self, ItemTarget};
@@ -36,19 +38,19 @@ pub async fn apply(
         .await?;
     let actor = Actor {
         assisting,
-        account_kind: crate::services::access::account_kind(account)?,
+        account_kind: account.kind,
     };
-    let currency = rules::currency(account)?;
+    let currency = account.currency;
     let mut changes = Vec::with_capacity(items.len());
     for item in &items {
         let current = subscription_for_product(conn, account.id, item.product_id, true).await?;
         let target = ItemTarget {
             item_id: item.id,
-            subscribe: item.kind == "subscribe",
+            subscribe: item.kind == ItemKind::Subscribe,
             product_id: item.product_id,
-            subscription_id: (item.kind == "change").then_some(item.subscription_id),
+            subscription_id: (item.kind == ItemKind::Change).then_some(item.subscription_id),
             plan_id: item.plan_id,
-            frequency: rules::frequency(&item.billing_frequency)?,
+            frequency: item.billing_frequency,
             quantity: item.quantity,
         };
         // The order's day is the day the rules and prices were agreed on.
@@ -83,7 +85,7 @@ async fn change_subscription(
                     subscriptions::plan_id.eq(item.plan_id),
                     subscriptions::billing_frequency.eq(&item.billing_frequency),
                     subscriptions::quantity.eq(item.quantity),
-                    subscriptions::status.eq("active"),
+                    subscriptions::status.eq(SubscriptionStatus::Active),
                     subscriptions::current_period_start.eq(Some(item.period_start)),
                     subscriptions::current_period_end.eq(Some(item.period_end)),
                     subscriptions::period_amount.eq(Some(item.plan_price)),
@@ -104,7 +106,7 @@ async fn change_subscription(
                     subscriptions::plan_id.eq(item.plan_id),
                     subscriptions::billing_frequency.eq(&item.billing_frequency),
                     subscriptions::quantity.eq(item.quantity),
-                    subscriptions::status.eq("active"),
+                    subscriptions::status.eq(SubscriptionStatus::Active),
                     subscriptions::current_period_start.eq(Some(item.period_start)),
                     subscriptions::current_period_end.eq(Some(item.period_end)),
                     subscriptions::period_amount.eq(Some(item.plan_price)),

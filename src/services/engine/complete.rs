@@ -10,6 +10,8 @@ use uuid::Uuid;
 use super::Engine;
 use crate::db::models::Order;
 use crate::db::schema::{accounts, carts, orders};
+use crate::domain::order::CartStatus;
+use crate::domain::order::OrderStatus;
 use crate::error::{ApiResult, internal_error};
 use crate::services::idempotency;
 use crate::services::orders::order_view_with;
@@ -29,7 +31,7 @@ pub async fn complete(
     }
     let completed: Order = diesel::update(orders::table.find(order.id))
         .set((
-            orders::status.eq("completed"),
+            orders::status.eq(OrderStatus::Completed),
             orders::completed_at.eq(Some(now)),
             orders::charge_id.eq(charge_id),
         ))
@@ -38,7 +40,10 @@ pub async fn complete(
         .await?;
     if let Some(cart_id) = order.cart_id {
         diesel::update(carts::table.find(cart_id))
-            .set((carts::status.eq("checked_out"), carts::updated_at.eq(now)))
+            .set((
+                carts::status.eq(CartStatus::CheckedOut),
+                carts::updated_at.eq(now),
+            ))
             .execute(conn)
             .await?;
     }

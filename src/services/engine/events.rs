@@ -5,6 +5,7 @@ use diesel_async::AsyncPgConnection;
 
 use super::apply::Change;
 use crate::db::models::{Invoice, Order};
+use crate::domain::subscription::SubscriptionStatus;
 use crate::error::ApiResult;
 use crate::services::Caller;
 use crate::services::audit::{self, Event, snapshot};
@@ -17,7 +18,10 @@ pub async fn order_placed(
     invoice: &Invoice,
 ) -> ApiResult<()> {
     for change in changes {
-        let was_active = change.before.as_ref().is_some_and(|s| s.status == "active");
+        let was_active = change
+            .before
+            .as_ref()
+            .is_some_and(|s| s.status == SubscriptionStatus::Active);
         audit::record(
             conn,
             caller,

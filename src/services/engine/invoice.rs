@@ -8,10 +8,11 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::{Engine, Settlement};
+use super::Engine;
 use crate::db::models::{Account, Invoice, Order};
 use crate::db::schema::{accounts, invoices};
-use crate::error::{ApiResult, internal_error};
+use crate::domain::order::{InvoiceStatus, Settlement};
+use crate::error::ApiResult;
 
 pub async fn issue(
     engine: &Engine,
@@ -21,11 +22,7 @@ pub async fn issue(
 ) -> ApiResult<Invoice> {
     let today = engine.clock.today();
     let now = engine.clock.now();
-    let settlement: Settlement = order
-        .settlement
-        .parse()
-        .map_err(|e: String| internal_error("stored settlement", &e))?;
-    let on_terms = settlement == Settlement::Invoice && order.total_due > Decimal::ZERO;
+    let on_terms = order.settlement == Settlement::Invoice && order.total_due > Decimal::ZERO;
     let due_on = if on_terms {
         today + Duration::days(i64::from(account.payment_terms_days))
     } else {
@@ -43,8 +40,12 @@ pub async fn issue(
         account_id: account.id,
         order_id: order.id,
         number: format!("INV-{:06}-{issued:04}", account.number),
-        status: if on_terms { "open" } else { "paid" }.to_owned(),
-        currency: order.currency.clone(),
+        status: if on_terms {
+            InvoiceStatus::Open
+        } else {
+            InvoiceStatus::Paid
+        },
+        currency: order.currency,
         subtotal: order.subtotal,
         tax_rate: order.tax_rate,
         tax: order.tax,

@@ -33,14 +33,16 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::Role;
 use crate::clock::Clock;
 use crate::db::DbPool;
 use crate::db::models::{Account, Order};
 use crate::domain::catalog::Catalog;
+use crate::domain::money::Currency;
+pub use crate::domain::order::Settlement;
+use crate::domain::order::{ItemKind, OrderStatus};
 use crate::domain::period::Period;
 use crate::domain::proration::Totals;
-use crate::error::{ApiError, ApiResult, internal_error};
+use crate::error::{ApiError, ApiResult};
 use crate::payments::{ChargeError, PaymentGateway};
 use crate::services::Caller;
 use crate::services::access::account_for_update;
@@ -75,40 +77,9 @@ pub enum OrderSource {
     Quote(Uuid),
 }
 
-/// How an order is paid: corporate accounts by invoice, others by card when something is due.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Settlement {
-    Card,
-    Invoice,
-    None,
-}
-
-impl Settlement {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Settlement::Card => "card",
-            Settlement::Invoice => "invoice",
-            Settlement::None => "none",
-        }
-    }
-}
-
-impl std::str::FromStr for Settlement {
-    type Err = String;
-
-    fn from_str(stored: &str) -> Result<Settlement, String> {
-        match stored {
-            "card" => Ok(Settlement::Card),
-            "invoice" => Ok(Settlement::Invoice),
-            "none" => Ok(Settlement::None),
-            other => Err(format!("unknown settlement {other:?}")),
-        }
-    }
-}
-
 /// One item of an order about to be recorded.
 pub struct DraftItem {
-    pub kind: String,
+    pub kind: ItemKind,
     pub target: ItemTarget,
     pub period: Period,
     pub unit_price: Decimal,
@@ -122,7 +93,7 @@ pub struct DraftItem {
 /// An order about to be recorded: what it charges, item by item, and where it comes from.
 pub struct OrderDraft {
     pub source: OrderSource,
-    pub currency: String,
+    pub currency: Currency,
     /// The day the rules and prices were agreed on; the new periods start on it.
     pub quote_date: NaiveDate,
     pub totals: Totals,
@@ -203,11 +174,7 @@ async fn finalise(
 /// Whether the order's placer acted on the customer's behalf (may downgrade): a fact of the
 /// order, recorded with it.
 fn placed_assisting(order: &Order) -> ApiResult<bool> {
-    let role: Role = order
-        .placed_by_role
-        .parse()
-        .map_err(|e: String| internal_error("stored role", &e))?;
-    Ok(role.is_assisting())
+    Ok(order.placed_by_role.is_assisting())
 }
 
 enum Settled {
@@ -225,7 +192,7 @@ pub async fn charge_and_finalise(
     caller: &Caller,
     order: Order,
 ) -> ApiResult<serde_json::Value> {
-    if order.status == "completed" {
+    if order.status == OrderStatus::Completed {
         return complete::stored_response(conn, &order).await;
     }
     let assisting = placed_assisting(&order)?;
@@ -235,7 +202,7 @@ pub async fn charge_and_finalise(
         .transaction(async |conn| {
             let account = account_for_update(conn, account_id).await?;
             let order = record::lock_order(conn, order_id).await?;
-            if order.status == "completed" {
+            if order.status == OrderStatus::Completed {
                 return complete::stored_response(conn, &order)
                     .await
                     .map(Settled::Done);

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::{DraftItem, Engine, OrderDraft, OrderSource};
 use crate::db::models::Account;
+use crate::domain::order::ItemKind;
 use crate::domain::plan_change::Actor;
 use crate::domain::quote::{Quote, quote};
 use crate::domain::tax::{tax_treatment, vat_id_required};
@@ -22,7 +23,7 @@ use crate::services::rules::{self, ItemTarget};
 /// (none for a cart item: the catalog price in force that day).
 pub struct PricingInput {
     pub target: ItemTarget,
-    pub kind: String,
+    pub kind: ItemKind,
     pub bound_unit_price: Option<Decimal>,
 }
 
@@ -47,7 +48,7 @@ impl Priced {
     pub fn draft(&self, inputs: &[PricingInput], source: OrderSource) -> OrderDraft {
         OrderDraft {
             source,
-            currency: self.quote.currency.code().to_owned(),
+            currency: self.quote.currency,
             quote_date: self.quote.date,
             totals: self.quote.totals,
             items: inputs
@@ -55,7 +56,7 @@ impl Priced {
                 .zip(&self.quote.items)
                 .zip(&self.current)
                 .map(|((input, quoted), current)| DraftItem {
-                    kind: input.kind.clone(),
+                    kind: input.kind,
                     target: input.target,
                     period: quoted.period,
                     unit_price: quoted.unit_price,
@@ -113,7 +114,7 @@ pub async fn price(
         return Err(nothing_to_price());
     }
     let today = engine.clock.today();
-    let currency = rules::currency(account)?;
+    let currency = account.currency;
     let mut priced = Vec::with_capacity(inputs.len());
     let mut current = Vec::with_capacity(inputs.len());
     for input in inputs {

@@ -13,6 +13,8 @@ use crate::db::models::{Account, Order, OrderItem, OrderLine};
 use crate::db::schema::{
     accounts, carts, idempotency_keys, order_items, order_lines, orders, subscriptions,
 };
+use crate::domain::order::CartStatus;
+use crate::domain::order::OrderStatus;
 use crate::error::{ApiError, ApiResult, ErrorCode, violated_constraint};
 use crate::services::Caller;
 use crate::services::idempotency::LEASE_SECONDS;
@@ -37,9 +39,9 @@ pub async fn record(
         account_id: account.id,
         number: next_order_number(conn).await?,
         cart_id,
-        status: "pending".to_owned(),
-        settlement: settlement.as_str().to_owned(),
-        currency: draft.currency.clone(),
+        status: OrderStatus::Pending,
+        settlement,
+        currency: draft.currency,
         quote_date: draft.quote_date,
         subtotal: totals.subtotal,
         tax_rate: totals.tax_rate,
@@ -51,7 +53,7 @@ pub async fn record(
         po_number: placement.po_number.clone(),
         reason: placement.reason.clone(),
         placed_by_sub: caller.principal.sub.clone(),
-        placed_by_role: caller.principal.role.as_str().to_owned(),
+        placed_by_role: caller.principal.role,
         idempotency_key: placement.idempotency_key.clone(),
         charge_id: None,
         created_at: now,
@@ -106,11 +108,11 @@ pub async fn record(
             order_id: order.id,
             account_id: account.id,
             position: i32::try_from(position).unwrap_or(i32::MAX),
-            kind: draft_item.kind.clone(),
+            kind: draft_item.kind,
             product_id: target.product_id,
             subscription_id,
             plan_id: target.plan_id,
-            billing_frequency: target.frequency.as_str().to_owned(),
+            billing_frequency: target.frequency,
             quantity: target.quantity,
             period_start: draft_item.period.start,
             period_end: draft_item.period.end,
@@ -146,7 +148,10 @@ pub async fn record(
         .await?;
     if let Some(cart_id) = cart_id {
         diesel::update(carts::table.find(cart_id))
-            .set((carts::status.eq("checking_out"), carts::updated_at.eq(now)))
+            .set((
+                carts::status.eq(CartStatus::CheckingOut),
+                carts::updated_at.eq(now),
+            ))
             .execute(conn)
             .await?;
     }

@@ -12,7 +12,8 @@ use super::{Engine, charge_and_finalise, settle};
 use crate::auth::{Principal, Role};
 use crate::db::models::Order;
 use crate::db::schema::{idempotency_keys, orders};
-use crate::error::{ApiResult, internal_error};
+use crate::domain::order::OrderStatus;
+use crate::error::ApiResult;
 use crate::services::Caller;
 use crate::services::idempotency;
 
@@ -21,13 +22,13 @@ use crate::services::idempotency;
 pub async fn recover_pending_orders(engine: &Engine) -> ApiResult<usize> {
     let mut conn = engine.pool.get().await?;
     let now = engine.clock.now();
-    let pending: Vec<(Uuid, Uuid, String, String)> = orders::table
+    let pending: Vec<(Uuid, Uuid, String, Role)> = orders::table
         .inner_join(
             idempotency_keys::table.on(idempotency_keys::account_id
                 .eq(orders::account_id)
                 .and(idempotency_keys::key.eq(orders::idempotency_key))),
         )
-        .filter(orders::status.eq("pending"))
+        .filter(orders::status.eq(OrderStatus::Pending))
         .filter(
             idempotency_keys::locked_until
                 .is_null()
@@ -64,9 +65,6 @@ pub async fn recover_pending_orders(engine: &Engine) -> ApiResult<usize> {
         if claimed == 0 {
             continue;
         }
-        let role: Role = role
-            .parse()
-            .map_err(|e: String| internal_error("stored role", &e))?;
         let caller = Caller {
             principal: Principal {
                 sub,
@@ -101,7 +99,7 @@ pub async fn recover_pending_orders(engine: &Engine) -> ApiResult<usize> {
     // Voided orders whose refund was not confirmed (a crash or a gateway outage after the
     // void was recorded).
     let owed: Vec<(Uuid, Option<String>)> = orders::table
-        .filter(orders::status.eq("voided"))
+        .filter(orders::status.eq(OrderStatus::Voided))
         .filter(orders::refunded_at.is_null())
         .filter(orders::charge_id.is_not_null())
         .select((orders::id, orders::charge_id))

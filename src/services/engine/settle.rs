@@ -11,8 +11,8 @@ use rust_decimal::Decimal;
 use super::{Engine, Settlement};
 use crate::db::models::{Account, Order};
 use crate::db::schema::{accounts, carts, order_items, orders, subscriptions};
-use crate::domain::money::Currency;
-use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
+use crate::domain::order::{CartStatus, OrderStatus};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::payments::{Charge, ChargeError};
 use crate::services::Caller;
 use crate::services::access::account_for_update;
@@ -39,13 +39,9 @@ pub async fn charge(engine: &Engine, order: &Order) -> ApiResult<Result<Charge, 
             "Attach a card before placing the order.",
         )
     })?;
-    let currency: Currency = order
-        .currency
-        .parse()
-        .map_err(|e| internal_error("stored order currency", &e))?;
     Ok(engine
         .gateway
-        .charge(card, order.total_due, currency, &order.id.to_string())
+        .charge(card, order.total_due, order.currency, &order.id.to_string())
         .await)
 }
 
@@ -116,13 +112,13 @@ pub async fn void_and_refund(
     conn.transaction(async |conn| {
         account_for_update(conn, order.account_id).await?;
         let order = super::record::lock_order(conn, order.id).await?;
-        if order.status != "pending" {
+        if order.status != OrderStatus::Pending {
             // Settled meanwhile by another attempt: nothing to void.
             return Ok(());
         }
         diesel::update(orders::table.find(order.id))
             .set((
-                orders::status.eq("voided"),
+                orders::status.eq(OrderStatus::Voided),
                 orders::voided_at.eq(Some(now)),
                 orders::void_reason.eq(Some(why)),
                 orders::charge_id.eq(Some(charge_id)),
@@ -213,7 +209,10 @@ async fn give_back(
     idempotency::forget(conn, order.account_id, &order.idempotency_key).await?;
     if let Some(cart_id) = order.cart_id {
         diesel::update(carts::table.find(cart_id))
-            .set((carts::status.eq("open"), carts::updated_at.eq(now)))
+            .set((
+                carts::status.eq(CartStatus::Open),
+                carts::updated_at.eq(now),
+            ))
             .execute(conn)
             .await?;
     }

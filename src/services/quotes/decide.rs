@@ -9,6 +9,7 @@ use crate::AppState;
 use crate::auth::Role;
 use crate::db::models::Quote;
 use crate::db::schema::quotes;
+use crate::domain::order::QuoteStatus;
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
 use crate::services::Caller;
 use crate::services::access::account_in_reach_for_update;
@@ -124,7 +125,7 @@ pub async fn accept(
         };
         diesel::update(quotes::table.find(quote_id))
             .set((
-                quotes::status.eq("accepted"),
+                quotes::status.eq(QuoteStatus::Accepted),
                 quotes::order_id.eq(Some(order_id)),
                 quotes::decided_by.eq(Some(&caller.principal.sub)),
                 quotes::decided_at.eq(Some(caller.now)),
@@ -187,7 +188,11 @@ pub async fn decide(
         }
         let quote = quote_for_update(conn, account_id, quote_id).await?;
         ensure_open(&quote, state.clock.today())?;
-        let status = if withdraw { "withdrawn" } else { "rejected" };
+        let status = if withdraw {
+            QuoteStatus::Withdrawn
+        } else {
+            QuoteStatus::Rejected
+        };
         let decided: Quote = diesel::update(quotes::table.find(quote_id))
             .set((
                 quotes::status.eq(status),

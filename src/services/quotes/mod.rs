@@ -19,11 +19,13 @@ use crate::AppState;
 use crate::db::models::{Account, Quote};
 use crate::db::schema::quotes;
 use crate::domain::account::AccountKind;
+use crate::domain::money::Currency;
+use crate::domain::order::ItemKind;
 use crate::domain::period::BillingFrequency;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::pagination::ListParams;
 use crate::services::Caller;
-use crate::services::access::{account_in_reach, account_kind};
+use crate::services::access::account_in_reach;
 use crate::services::checkout_summary::LineView;
 use crate::services::engine::Engine;
 
@@ -67,7 +69,7 @@ pub struct RejectQuote {
 /// One quoted item, as stored: enough to record the order without re-pricing.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct FrozenItem {
-    kind: String,
+    kind: ItemKind,
     product_id: Uuid,
     subscription_id: Option<Uuid>,
     /// The subscription's version when the quote was made; acceptance needs the same.
@@ -81,16 +83,7 @@ struct FrozenItem {
     lines: Vec<LineView>,
 }
 
-/// `sent`, `accepted`, `rejected`, `withdrawn`, or `expired` (sent, past its last day).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum QuoteStatus {
-    Sent,
-    Accepted,
-    Rejected,
-    Expired,
-    Withdrawn,
-}
+pub use crate::domain::order::QuoteStatus;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SentQuoteView {
@@ -101,7 +94,7 @@ pub struct SentQuoteView {
     /// The checkout summary as quoted (amounts fixed).
     #[schema(value_type = Object)]
     pub summary: serde_json::Value,
-    pub currency: String,
+    pub currency: Currency,
     #[schema(value_type = String)]
     pub total_due: Decimal,
     pub quote_date: NaiveDate,
@@ -126,12 +119,9 @@ pub struct SentQuoteView {
 }
 
 fn status_of(quote: &Quote, today: NaiveDate) -> QuoteStatus {
-    match quote.status.as_str() {
-        "sent" if today > quote.expires_on => QuoteStatus::Expired,
-        "sent" => QuoteStatus::Sent,
-        "accepted" => QuoteStatus::Accepted,
-        "rejected" => QuoteStatus::Rejected,
-        _ => QuoteStatus::Withdrawn,
+    match quote.status {
+        QuoteStatus::Sent if today > quote.expires_on => QuoteStatus::Expired,
+        stored => stored,
     }
 }
 
@@ -172,7 +162,7 @@ pub fn view_with_current(
 }
 
 fn corporate_only(account: &Account) -> ApiResult<()> {
-    if account_kind(account)? != AccountKind::Corporate {
+    if account.kind != AccountKind::Corporate {
         return Err(ApiError::forbidden(
             "Quotes are for corporate accounts; self-service customers check out in the Billing Center.",
         ));

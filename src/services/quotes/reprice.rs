@@ -8,9 +8,9 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::db::models::{Account, Quote};
+use crate::domain::order::ItemKind;
 use crate::domain::plan_change::Actor;
 use crate::error::{ApiResult, internal_error};
-use crate::services::access::account_kind;
 use crate::services::cart::subscription_for_product;
 use crate::services::checkout_summary::{QuoteItemView, item_views};
 use crate::services::engine::price::{PricingInput, Requirement, price};
@@ -121,7 +121,7 @@ pub async fn reprice(
     // The quote was made by a representative: its items are held to the representative's rules.
     let actor = Actor {
         assisting: true,
-        account_kind: account_kind(account)?,
+        account_kind: account.kind,
     };
     let mut inputs = Vec::with_capacity(frozen.len());
     for (position, item) in frozen.iter().enumerate() {
@@ -142,14 +142,14 @@ pub async fn reprice(
         inputs.push(PricingInput {
             target: ItemTarget {
                 item_id,
-                subscribe: item.kind == "subscribe",
+                subscribe: item.kind == ItemKind::Subscribe,
                 product_id: item.product_id,
                 subscription_id: item.subscription_id,
                 plan_id: item.plan_id,
                 frequency: item.billing_frequency,
                 quantity: item.quantity,
             },
-            kind: item.kind.clone(),
+            kind: item.kind,
             bound_unit_price: Some(item.unit_price),
         });
     }

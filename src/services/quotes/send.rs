@@ -9,6 +9,8 @@ use crate::AppState;
 use crate::auth::Role;
 use crate::db::models::Quote;
 use crate::db::schema::{cart_items, carts, quotes};
+use crate::domain::order::CartStatus;
+use crate::domain::order::QuoteStatus;
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
 use crate::services::Caller;
 use crate::services::access::account_in_reach_for_update;
@@ -45,7 +47,7 @@ pub async fn create(
         }
         corporate_only(&account)?;
         let cart = current_cart(conn, account_id).await?.ok_or_else(nothing_to_price)?;
-        if cart.status != "open" {
+        if cart.status != CartStatus::Open {
             return Err(ApiError::new(ErrorCode::Conflict, "An order is being placed from this cart."));
         }
         let items = items_of(conn, cart.id).await?;
@@ -58,7 +60,7 @@ pub async fn create(
                 None => None,
             };
             frozen.push(FrozenItem {
-                kind: item_view.kind.clone(),
+                kind: item_view.kind,
                 product_id: target.product_id,
                 subscription_id: target.subscription_id,
                 subscription_version: version,
@@ -84,10 +86,10 @@ pub async fn create(
                 id: Uuid::now_v7(),
                 account_id,
                 number: next_number(conn, "quote", "QUO").await?,
-                status: "sent".to_owned(),
+                status: QuoteStatus::Sent,
                 summary,
                 items: serde_json::to_value(&frozen).map_err(|e| internal_error("quote items", &e))?,
-                currency: priced.view.currency.clone(),
+                currency: priced.view.currency,
                 total_due: priced.view.total_due,
                 quote_date: today,
                 expires_on: today + Duration::days(days - 1),

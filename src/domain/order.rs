@@ -1,0 +1,88 @@
+//! The statuses and kinds of carts, orders, invoices and quotes, as stored and as shown.
+
+crate::stored_enum! {
+    /// A cart is `open` for edits, `checking_out` while an order is placed from it, then
+    /// `checked_out`.
+    pub enum CartStatus {
+        Open => "open",
+        CheckingOut => "checking_out",
+        CheckedOut => "checked_out",
+    }
+}
+
+crate::stored_enum! {
+    /// What a cart or order item does: change an active subscription, or subscribe to a
+    /// product that has none (after a trial, or new).
+    pub enum ItemKind {
+        Change => "change",
+        Subscribe => "subscribe",
+    }
+}
+
+crate::stored_enum! {
+    /// `pending` while its card is charged; `completed`; `voided` when it was paid but could
+    /// not be applied (and was refunded).
+    pub enum OrderStatus {
+        Pending => "pending",
+        Completed => "completed",
+        Voided => "voided",
+    }
+}
+
+crate::stored_enum! {
+    /// How an order is paid: by the card on file, by invoice on terms, or not at all (nothing
+    /// due).
+    pub enum Settlement {
+        Card => "card",
+        Invoice => "invoice",
+        None => "none",
+    }
+}
+
+crate::stored_enum! {
+    /// An invoice is `open` until payments cover it, then `paid`.
+    pub enum InvoiceStatus {
+        Open => "open",
+        Paid => "paid",
+    }
+}
+
+crate::stored_enum! {
+    /// A representative's quote: `sent`, then `accepted`, `rejected` or `withdrawn`; `expired`
+    /// is derived (sent, past its last day) and never stored.
+    pub enum QuoteStatus {
+        Sent => "sent",
+        Accepted => "accepted",
+        Rejected => "rejected",
+        Expired => "expired",
+        Withdrawn => "withdrawn",
+    }
+}
+
+crate::stored_enum! {
+    /// How money received for an invoice arrived.
+    pub enum PaymentMethodKind {
+        BankTransfer => "bank_transfer",
+        Cheque => "cheque",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stored_name_reads_back_as_its_variant() {
+        for status in OrderStatus::ALL {
+            assert_eq!(status.as_str().parse::<OrderStatus>(), Ok(*status));
+        }
+        for kind in ItemKind::ALL {
+            assert_eq!(kind.as_str().parse::<ItemKind>(), Ok(*kind));
+        }
+        assert_eq!(
+            serde_json::to_value(Settlement::None).ok(),
+            Some(serde_json::json!("none"))
+        );
+        assert!("Pending".parse::<OrderStatus>().is_err());
+    }
+}
