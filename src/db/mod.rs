@@ -2,7 +2,12 @@
 //! row models. Queries live with the service that owns the use case.
 
 pub mod models;
+pub mod query_counter;
 pub mod schema;
+
+use std::ops::Deref;
+
+use futures_util::FutureExt;
 
 use diesel::ConnectionError;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
@@ -52,7 +57,30 @@ macro_rules! newest_first_page {
     }};
 }
 
-pub type DbPool = Pool<AsyncPgConnection>;
+pub use query_counter::{QueryCounter, QueryCounts};
+
+/// The connection pool, and the count of the statements its connections have sent.
+#[derive(Clone)]
+pub struct DbPool {
+    pool: Pool<AsyncPgConnection>,
+    queries: QueryCounter,
+}
+
+impl DbPool {
+    /// Statements and transactions sent by this pool's connections so far.
+    pub fn queries(&self) -> &QueryCounter {
+        &self.queries
+    }
+}
+
+impl Deref for DbPool {
+    type Target = Pool<AsyncPgConnection>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.pool
+    }
+}
+
 pub type DbConn = Object<AsyncPgConnection>;
 
 #[derive(Debug, thiserror::Error)]
@@ -75,15 +103,28 @@ pub fn build_pool(database_url: &str, max_size: usize) -> Result<DbPool, DbSetup
     // reported by its first real query and dropped by the pool.
     let mut config = ManagerConfig::default();
     config.recycling_method = RecyclingMethod::Fast;
+    // Every connection reports what it sends to the pool's counter.
+    let queries = QueryCounter::default();
+    let counter = queries.clone();
+    config.custom_setup = Box::new(move |url| {
+        let instrumentation = counter.instrumentation();
+        async move {
+            let mut conn = AsyncPgConnection::establish(url).await?;
+            conn.set_instrumentation(instrumentation);
+            Ok(conn)
+        }
+        .boxed()
+    });
     let manager =
         AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
-    Pool::builder(manager)
+    let pool = Pool::builder(manager)
         .max_size(max_size)
         .wait_timeout(Some(std::time::Duration::from_secs(5)))
         .create_timeout(Some(std::time::Duration::from_secs(5)))
         .runtime(deadpool::Runtime::Tokio1)
         .build()
-        .map_err(|e| DbSetupError::Pool(e.to_string()))
+        .map_err(|e| DbSetupError::Pool(e.to_string()))?;
+    Ok(DbPool { pool, queries })
 }
 
 /// Runs the embedded migrations that are not applied yet. Concurrent starts of several
