@@ -26,11 +26,26 @@ const MIGRATION_LOCK_KEY: i64 = 0x0062_696c_6c69_6e67;
 /// One page of an account's rows of `$table`, newest first (`created_at`, then `id`), after
 /// the row `starting_after` names — which must be a row of the same list, else 422. Evaluates
 /// to the `limit + 1` rows fetched (the extra one tells whether there is more).
+///
+/// With `from = <source>` the page is read from `$table` joined to a one-row-per-row child
+/// (`orders` left-joined to their invoice), so the page and that child are one query.
 #[macro_export]
 macro_rules! newest_first_page {
-    ($conn:expr, $table:ident, $account_id:expr, $params:expr, $limit:expr, $selection:expr) => {{
+    ($conn:expr, $table:ident, $account_id:expr, $params:expr, $limit:expr, $selection:expr) => {
+        $crate::newest_first_page!(
+            $conn,
+            $table,
+            $account_id,
+            $params,
+            $limit,
+            $selection,
+            from = $crate::db::schema::$table::table
+        )
+    };
+    ($conn:expr, $table:ident, $account_id:expr, $params:expr, $limit:expr, $selection:expr,
+     from = $source:expr) => {{
         use $crate::db::schema::$table as t;
-        let mut query = t::table
+        let mut query = $source
             .filter(t::account_id.eq($account_id))
             .select($selection)
             .into_boxed();

@@ -15,6 +15,7 @@ mod constraints;
 mod corporate;
 mod errors;
 mod licenses;
+mod lists;
 mod matrix;
 mod openapi;
 mod ops;
