@@ -26,7 +26,14 @@ async fn the_served_document_is_the_generated_one() {
         served.body,
         serde_json::to_value(billing_center::openapi_document()).expect("json")
     );
-    // Every /v1 operation declares the bearer scheme and documents 401.
+    // Every /v1 operation requires the bearer scheme (its own `security`, or the document's
+    // when it declares none) and documents 401.
+    let requires_bearer = |security: &serde_json::Value| {
+        security.as_array().is_some_and(|alternatives| {
+            !alternatives.is_empty() && alternatives.iter().all(|a| a.get("bearer").is_some())
+        })
+    };
+    let mut checked = 0;
     for (path, item) in served.body["paths"].as_object().expect("paths") {
         for (method, operation) in item.as_object().expect("item") {
             if path.starts_with("/v1/") {
@@ -34,9 +41,17 @@ async fn the_served_document_is_the_generated_one() {
                     operation["responses"]["401"].is_object(),
                     "{method} {path} documents 401"
                 );
-                assert!(operation["security"].is_null() || operation["security"].is_array());
+                let security = operation
+                    .get("security")
+                    .unwrap_or(&served.body["security"]);
+                assert!(
+                    requires_bearer(security),
+                    "{method} {path} requires the bearer scheme: {security}"
+                );
+                checked += 1;
             }
         }
     }
+    assert!(checked > 30, "only {checked} /v1 operations checked");
     assert!(served.body["components"]["securitySchemes"]["bearer"].is_object());
 }
