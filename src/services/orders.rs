@@ -97,7 +97,8 @@ pub struct OrderView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct InvoiceView {
     pub id: Uuid,
-    /// Gapless human number, e.g. `INV-000042`.
+    /// Human number: the account's number, then a gapless series per account.
+    #[schema(example = "INV-000042-0001")]
     pub number: String,
     pub order_id: Uuid,
     /// `paid` (card-paid or nothing due) or `open` (payable on terms).

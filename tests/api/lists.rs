@@ -9,7 +9,7 @@ use crate::helpers::TestApp;
 
 /// An account with a card and `orders` completed orders, each flipping the billing
 /// frequency of its one subscription (two lines and an invoice per order).
-async fn account_with_orders(app: &TestApp, orders: usize) -> Uuid {
+pub async fn account_with_orders(app: &TestApp, orders: usize) -> Uuid {
     let account = app.self_service_account().await;
     let subscription = app
         .import_active(account, "standard", "monthly", 5, "2026-11-17")

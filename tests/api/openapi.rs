@@ -55,3 +55,34 @@ async fn the_served_document_is_the_generated_one() {
     assert!(checked > 30, "only {checked} /v1 operations checked");
     assert!(served.body["components"]["securitySchemes"]["bearer"].is_object());
 }
+
+#[actix_web::test]
+async fn the_invoice_number_example_has_the_shape_of_real_numbers() {
+    let app = TestApp::spawn().await;
+    let account = crate::lists::account_with_orders(&app, 1).await;
+    let invoices = app
+        .get(&format!("/v1/accounts/{account}/invoices"), &app.admin())
+        .await;
+    invoices.assert_status(200);
+    let real = invoices.body["data"][0]["number"]
+        .as_str()
+        .expect("number")
+        .to_owned();
+    let document = serde_json::to_value(billing_center::openapi_document()).expect("json");
+    let example =
+        document["components"]["schemas"]["InvoiceView"]["properties"]["number"]["example"]
+            .as_str()
+            .expect("an example")
+            .to_owned();
+    let shape = |number: &str| -> String {
+        number
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '9' } else { c })
+            .collect()
+    };
+    assert_eq!(
+        shape(&example),
+        shape(&real),
+        "example {example}, real {real}"
+    );
+}
