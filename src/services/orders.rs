@@ -297,6 +297,15 @@ pub async fn order_view(
     conn: &mut AsyncPgConnection,
     order: Order,
 ) -> ApiResult<OrderView> {
+    order_view_with(&state.catalog.get(), conn, order).await
+}
+
+/// The order as the API shows it, with its items, lines, invoice and licence status.
+pub async fn order_view_with(
+    catalog: &Catalog,
+    conn: &mut AsyncPgConnection,
+    order: Order,
+) -> ApiResult<OrderView> {
     let invoice_id: Option<Uuid> = invoices::table
         .filter(invoices::order_id.eq(order.id))
         .select(invoices::id)
@@ -304,7 +313,7 @@ pub async fn order_view(
         .await
         .optional()?;
     let order_id = order.id;
-    order_views(&state.catalog.get(), conn, vec![(order, invoice_id)])
+    order_views(catalog, conn, vec![(order, invoice_id)])
         .await?
         .pop()
         .ok_or_else(|| internal_error("order view missing", &order_id))
