@@ -201,6 +201,9 @@ impl Worker {
 struct Tally {
     latencies_us: Vec<u32>,
     errors: u64,
+    /// Every iteration run, the warm-up's included: what the server's counters (statements
+    /// sent to the database) are divided by.
+    all_iterations: u64,
 }
 
 async fn run_connection(opts: Options, index: u64, warmup_end: Instant, end: Instant) -> Tally {
@@ -224,6 +227,7 @@ async fn run_connection(opts: Options, index: u64, warmup_end: Instant, end: Ins
         }
         let outcome = worker.iterate(&opts, &mut conn).await;
         let elapsed = started.elapsed();
+        tally.all_iterations += 1;
         let ok = matches!(outcome, Ok(true));
         if outcome.is_err() {
             match Connection::open(&opts.host).await {
@@ -309,13 +313,15 @@ fn main() {
         .collect();
     latencies.sort_unstable();
     let errors: u64 = tallies.iter().map(|t| t.errors).sum();
+    let all_iterations: u64 = tallies.iter().map(|t| t.all_iterations).sum();
     let seconds = opts.duration.as_secs_f64();
     let result = format!(
-        r#"{{"scenario":"{}","connections":{},"duration_s":{},"iterations":{},"errors":{},"per_second":{:.1},"p50_ms":{:.3},"p99_ms":{:.3},"max_ms":{:.3}}}"#,
+        r#"{{"scenario":"{}","connections":{},"duration_s":{},"iterations":{},"all_iterations":{},"errors":{},"per_second":{:.1},"p50_ms":{:.3},"p99_ms":{:.3},"max_ms":{:.3}}}"#,
         opts.scenario,
         opts.connections,
         seconds,
         latencies.len(),
+        all_iterations,
         errors,
         latencies.len() as f64 / seconds,
         percentile(&latencies, 50.0),

@@ -184,12 +184,13 @@ async fn serve(settings: Settings) -> Result<(), String> {
         let mut conn = pool.get().await.map_err(|e| e.to_string())?;
         catalog::load(&mut conn).await.map_err(|e| e.to_string())?
     };
+    let metrics = Arc::new(Metrics::new().with_queries(pool.queries().clone()));
     let state = AppState {
         pool,
         jwt: Arc::new(JwtVerifier::from_settings(&settings.jwt).map_err(|e| e.to_string())?),
         clock: Arc::new(SystemClock),
         gateway: Arc::new(TestGateway::new()),
-        metrics: Arc::new(Metrics::new()),
+        metrics,
         catalog: CatalogCache::new(catalog),
         seller_country: settings.seller_country.clone(),
     };

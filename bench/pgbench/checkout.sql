@@ -69,10 +69,14 @@ INSERT INTO audit_events (id, account_id, actor_sub, actor_role, action, subject
             '{"quantity": 10, "status": "active", "billing_frequency": "annual", "period_amount": "290.00"}', 'bench', now());
 UPDATE orders SET status = 'completed', completed_at = now(), charge_id = 'ch_bench' WHERE id = :order_id RETURNING *;
 UPDATE carts SET status = 'checked_out', updated_at = CURRENT_TIMESTAMP WHERE id = :cart_id;
-SELECT * FROM order_items WHERE order_id = :order_id ORDER BY position;
-SELECT * FROM order_lines WHERE order_id = :order_id ORDER BY position;
 SELECT id FROM invoices WHERE order_id = :order_id LIMIT 1;
-SELECT * FROM subscriptions WHERE id = bench_uuid(2, :n);
+SELECT order_items.*, subscriptions.id, subscriptions.quantity, subscriptions.licenses_assigned,
+       order_lines.description, order_lines.amount
+    FROM order_items
+    LEFT JOIN subscriptions ON subscriptions.id = order_items.subscription_id
+    LEFT JOIN order_lines ON order_lines.order_item_id = order_items.id AND order_lines.order_id = order_items.order_id
+    WHERE order_items.order_id = ANY (ARRAY[:order_id::uuid])
+    ORDER BY order_items.order_id, order_items.position, order_lines.position;
 UPDATE idempotency_keys SET response_status = 201, response_body = '{"status": "completed", "total_due": "290.00"}',
        completed_at = now(), locked_until = NULL
     WHERE account_id = bench_uuid(1, :n) AND key = 'bench-' || :order_number;

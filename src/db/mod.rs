@@ -4,7 +4,12 @@
 pub mod enums;
 pub mod functions;
 pub mod models;
+pub mod query_counter;
 pub mod schema;
+
+use std::ops::Deref;
+
+use futures_util::FutureExt;
 
 use diesel::ConnectionError;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
@@ -23,11 +28,26 @@ const MIGRATION_LOCK_KEY: i64 = 0x0062_696c_6c69_6e67;
 /// One page of an account's rows of `$table`, newest first (`created_at`, then `id`), after
 /// the row `starting_after` names — which must be a row of the same list, else 422. Evaluates
 /// to the `limit + 1` rows fetched (the extra one tells whether there is more).
+///
+/// With `from = <source>` the page is read from `$table` joined to a one-row-per-row child
+/// (`orders` left-joined to their invoice), so the page and that child are one query.
 #[macro_export]
 macro_rules! newest_first_page {
-    ($conn:expr, $table:ident, $account_id:expr, $params:expr, $limit:expr, $selection:expr) => {{
+    ($conn:expr, $table:ident, $account_id:expr, $params:expr, $limit:expr, $selection:expr) => {
+        $crate::newest_first_page!(
+            $conn,
+            $table,
+            $account_id,
+            $params,
+            $limit,
+            $selection,
+            from = $crate::db::schema::$table::table
+        )
+    };
+    ($conn:expr, $table:ident, $account_id:expr, $params:expr, $limit:expr, $selection:expr,
+     from = $source:expr) => {{
         use $crate::db::schema::$table as t;
-        let mut query = t::table
+        let mut query = $source
             .filter(t::account_id.eq($account_id))
             .select($selection)
             .into_boxed();
@@ -54,7 +74,30 @@ macro_rules! newest_first_page {
     }};
 }
 
-pub type DbPool = Pool<AsyncPgConnection>;
+pub use query_counter::{QueryCounter, QueryCounts};
+
+/// The connection pool, and the count of the statements its connections have sent.
+#[derive(Clone)]
+pub struct DbPool {
+    pool: Pool<AsyncPgConnection>,
+    queries: QueryCounter,
+}
+
+impl DbPool {
+    /// Statements and transactions sent by this pool's connections so far.
+    pub fn queries(&self) -> &QueryCounter {
+        &self.queries
+    }
+}
+
+impl Deref for DbPool {
+    type Target = Pool<AsyncPgConnection>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.pool
+    }
+}
+
 pub type DbConn = Object<AsyncPgConnection>;
 
 #[derive(Debug, thiserror::Error)]
@@ -77,15 +120,28 @@ pub fn build_pool(database_url: &str, max_size: usize) -> Result<DbPool, DbSetup
     // reported by its first real query and dropped by the pool.
     let mut config = ManagerConfig::default();
     config.recycling_method = RecyclingMethod::Fast;
+    // Every connection reports what it sends to the pool's counter.
+    let queries = QueryCounter::default();
+    let counter = queries.clone();
+    config.custom_setup = Box::new(move |url| {
+        let instrumentation = counter.instrumentation();
+        async move {
+            let mut conn = AsyncPgConnection::establish(url).await?;
+            conn.set_instrumentation(instrumentation);
+            Ok(conn)
+        }
+        .boxed()
+    });
     let manager =
         AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
-    Pool::builder(manager)
+    let pool = Pool::builder(manager)
         .max_size(max_size)
         .wait_timeout(Some(std::time::Duration::from_secs(5)))
         .create_timeout(Some(std::time::Duration::from_secs(5)))
         .runtime(deadpool::Runtime::Tokio1)
         .build()
-        .map_err(|e| DbSetupError::Pool(e.to_string()))
+        .map_err(|e| DbSetupError::Pool(e.to_string()))?;
+    Ok(DbPool { pool, queries })
 }
 
 /// Runs the embedded migrations that are not applied yet. Concurrent starts of several

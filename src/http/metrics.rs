@@ -1,12 +1,16 @@
-//! Prometheus metrics: requests by route and status, and a latency histogram by route.
+//! Prometheus metrics: requests by route and status, a latency histogram by route, and the
+//! SQL statements and transactions the database pool has sent.
 
 use std::sync::Mutex;
 
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+use crate::db::QueryCounter;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -74,6 +78,15 @@ impl Metrics {
             .observe(seconds);
     }
 
+    /// Exports the pool's statement and transaction counts (`db_statements_total`,
+    /// `db_transactions_total`).
+    pub fn with_queries(self, queries: QueryCounter) -> Metrics {
+        if let Ok(mut registry) = self.registry.lock() {
+            registry.register_collector(Box::new(QueryCollector(queries)));
+        }
+        self
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -83,5 +96,36 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+/// Reads the pool's counters at each scrape; counting itself stays an atomic increment.
+#[derive(Debug)]
+struct QueryCollector(QueryCounter);
+
+impl Collector for QueryCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let counts = self.0.counts();
+        for (name, help, value) in [
+            (
+                "db_statements",
+                "SQL statements sent to the database, not counting BEGIN/COMMIT/ROLLBACK",
+                counts.statements,
+            ),
+            (
+                "db_transactions",
+                "Database transactions begun",
+                counts.transactions,
+            ),
+        ] {
+            let counter = ConstCounter::new(value);
+            counter.encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                counter.metric_type(),
+            )?)?;
+        }
+        Ok(())
     }
 }

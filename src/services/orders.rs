@@ -1,5 +1,7 @@
 //! Orders and invoices: how they read, newest first.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -10,8 +12,10 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Role;
-use crate::db::models::{Invoice, Order, OrderItem, OrderLine, Subscription};
-use crate::db::schema::{invoices, order_items, order_lines, orders, subscriptions};
+use crate::db::models::{Invoice, InvoicePayment, Order, OrderItem, OrderLine};
+use crate::db::schema::{
+    invoice_payments, invoices, order_items, order_lines, orders, subscriptions,
+};
 use crate::domain::catalog::Catalog;
 use crate::domain::money::Currency;
 use crate::domain::order::{InvoiceStatus, ItemKind, OrderStatus, Settlement};
@@ -21,7 +25,7 @@ use crate::pagination::ListParams;
 use crate::services::Caller;
 use crate::services::access::account_in_reach;
 use crate::services::checkout_summary::LineView;
-use crate::services::invoice_payments::{PaymentView, payments_of};
+use crate::services::invoice_payments::PaymentView;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OrderItemView {
@@ -94,7 +98,8 @@ pub struct OrderView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct InvoiceView {
     pub id: Uuid,
-    /// Gapless human number, e.g. `INV-000042`.
+    /// Human number: the account's number, then a gapless series per account.
+    #[schema(example = "INV-000042-0001")]
     pub number: String,
     pub order_id: Uuid,
     /// `paid` (card-paid or nothing due) or `open` (payable on terms).
@@ -126,58 +131,103 @@ pub struct InvoiceView {
     pub created_at: DateTime<Utc>,
 }
 
-fn lines_of(lines: &[OrderLine], item_id: Option<Uuid>) -> Vec<LineView> {
-    lines
-        .iter()
-        .filter(|l| item_id.is_none_or(|id| l.order_item_id == id))
-        .map(|l| LineView {
-            description: l.description.clone(),
-            amount: l.amount,
-        })
-        .collect()
+fn line_view(line: OrderLine) -> LineView {
+    LineView {
+        description: line.description,
+        amount: line.amount,
+    }
 }
 
-/// Reads an order with everything its view shows.
-pub async fn order_view(
-    state: &AppState,
+/// An item of an order with what its view shows beside it: its lines, and the licence
+/// status of its subscription (none while a new subscription does not exist yet).
+struct ItemWithChildren {
+    item: OrderItem,
+    licences: Option<LicenseStatus>,
+    lines: Vec<LineView>,
+}
+
+/// The items of `order_ids` with their lines and subscriptions, grouped by order, in one
+/// query however many orders there are.
+async fn items_of_orders(
     conn: &mut AsyncPgConnection,
-    order: Order,
-) -> ApiResult<OrderView> {
-    order_view_with(&state.catalog.get(), conn, order).await
+    order_ids: &[Uuid],
+) -> ApiResult<HashMap<Uuid, Vec<ItemWithChildren>>> {
+    if order_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    type Row = (
+        OrderItem,
+        Option<(Uuid, i32, i32)>,
+        Option<(String, Decimal)>,
+    );
+    // An item's subscription may not exist yet (a new subscription gets its id when the
+    // order completes), and an item may have no lines: both are left joins.
+    let rows: Vec<Row> = order_items::table
+        .left_join(subscriptions::table.on(subscriptions::id.eq(order_items::subscription_id)))
+        .left_join(
+            order_lines::table.on(order_lines::order_item_id
+                .eq(order_items::id)
+                .and(order_lines::order_id.eq(order_items::order_id))),
+        )
+        .filter(order_items::order_id.eq_any(order_ids))
+        .select((
+            OrderItem::as_select(),
+            (
+                subscriptions::id,
+                subscriptions::quantity,
+                subscriptions::licenses_assigned,
+            )
+                .nullable(),
+            (order_lines::description, order_lines::amount).nullable(),
+        ))
+        .order((
+            order_items::order_id,
+            order_items::position,
+            order_lines::position,
+        ))
+        .load(conn)
+        .await?;
+    let mut by_order: HashMap<Uuid, Vec<ItemWithChildren>> = HashMap::new();
+    for (item, subscription, line) in rows {
+        let items = by_order.entry(item.order_id).or_default();
+        // Rows come item by item (one row per line), so a new item starts a new entry.
+        if items.last().is_none_or(|last| last.item.id != item.id) {
+            items.push(ItemWithChildren {
+                licences: subscription.map(|(id, quantity, assigned)| LicenseStatus {
+                    subscription_id: id,
+                    quantity,
+                    licenses_assigned: assigned,
+                    licenses_unassigned: quantity - assigned,
+                }),
+                lines: Vec::new(),
+                item,
+            });
+        }
+        if let (Some((description, amount)), Some(current)) = (line, items.last_mut()) {
+            current.lines.push(LineView {
+                description,
+                amount,
+            });
+        }
+    }
+    Ok(by_order)
 }
 
-/// The order as the API shows it, with its items, lines, invoice and licence status.
-pub async fn order_view_with(
+/// The view of one order from its row, its invoice and its items (pure: no queries).
+fn build_order_view(
     catalog: &Catalog,
-    conn: &mut AsyncPgConnection,
     order: Order,
+    invoice_id: Option<Uuid>,
+    items: Vec<ItemWithChildren>,
 ) -> ApiResult<OrderView> {
-    let items: Vec<OrderItem> = order_items::table
-        .filter(order_items::order_id.eq(order.id))
-        .select(OrderItem::as_select())
-        .order(order_items::position)
-        .load(conn)
-        .await?;
-    let lines: Vec<OrderLine> = order_lines::table
-        .filter(order_lines::order_id.eq(order.id))
-        .select(OrderLine::as_select())
-        .order(order_lines::position)
-        .load(conn)
-        .await?;
-    let invoice_id: Option<Uuid> = invoices::table
-        .filter(invoices::order_id.eq(order.id))
-        .select(invoices::id)
-        .first(conn)
-        .await
-        .optional()?;
-    let subscription_ids: Vec<Uuid> = items.iter().map(|i| i.subscription_id).collect();
-    let subscriptions: Vec<Subscription> = subscriptions::table
-        .filter(subscriptions::id.eq_any(&subscription_ids))
-        .select(Subscription::as_select())
-        .load(conn)
-        .await?;
     let mut item_views = Vec::with_capacity(items.len());
-    for item in &items {
+    let mut licence_status = Vec::with_capacity(items.len());
+    for ItemWithChildren {
+        item,
+        licences,
+        lines,
+    } in items
+    {
         let (product, plan) = catalog
             .plan(item.plan_id)
             .ok_or_else(|| internal_error("order plan missing from catalog", &item.plan_id))?;
@@ -193,19 +243,10 @@ pub async fn order_view_with(
             unit_price: item.unit_price,
             plan_price: item.plan_price,
             proration_credit: item.proration_credit,
-            lines: lines_of(&lines, Some(item.id)),
+            lines,
         });
+        licence_status.extend(licences);
     }
-    let licence_status = subscription_ids
-        .iter()
-        .filter_map(|id| subscriptions.iter().find(|s| s.id == *id))
-        .map(|s| LicenseStatus {
-            subscription_id: s.id,
-            quantity: s.quantity,
-            licenses_assigned: s.licenses_assigned,
-            licenses_unassigned: s.quantity - s.licenses_assigned,
-        })
-        .collect();
     Ok(OrderView {
         id: order.id,
         number: order.number,
@@ -233,40 +274,129 @@ pub async fn order_view_with(
     })
 }
 
+/// The views of several orders, each with its invoice id: their items, lines and licence
+/// status are read in one query for all of them.
+async fn order_views(
+    catalog: &Catalog,
+    conn: &mut AsyncPgConnection,
+    orders: Vec<(Order, Option<Uuid>)>,
+) -> ApiResult<Vec<OrderView>> {
+    let order_ids: Vec<Uuid> = orders.iter().map(|(order, _)| order.id).collect();
+    let mut items = items_of_orders(conn, &order_ids).await?;
+    orders
+        .into_iter()
+        .map(|(order, invoice_id)| {
+            let children = items.remove(&order.id).unwrap_or_default();
+            build_order_view(catalog, order, invoice_id, children)
+        })
+        .collect()
+}
+
+/// Reads an order with everything its view shows.
+pub async fn order_view(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    order: Order,
+) -> ApiResult<OrderView> {
+    order_view_with(&state.catalog.get(), conn, order).await
+}
+
+/// The order as the API shows it, with its items, lines, invoice and licence status.
+pub async fn order_view_with(
+    catalog: &Catalog,
+    conn: &mut AsyncPgConnection,
+    order: Order,
+) -> ApiResult<OrderView> {
+    let invoice_id: Option<Uuid> = invoices::table
+        .filter(invoices::order_id.eq(order.id))
+        .select(invoices::id)
+        .first(conn)
+        .await
+        .optional()?;
+    let order_id = order.id;
+    order_views(catalog, conn, vec![(order, invoice_id)])
+        .await?
+        .pop()
+        .ok_or_else(|| internal_error("order view missing", &order_id))
+}
+
+/// The views of several invoices: their lines and payments are read in one query each for
+/// all of them.
+async fn invoice_views(
+    conn: &mut AsyncPgConnection,
+    invoices: Vec<Invoice>,
+) -> ApiResult<Vec<InvoiceView>> {
+    if invoices.is_empty() {
+        return Ok(Vec::new());
+    }
+    let order_ids: Vec<Uuid> = invoices.iter().map(|i| i.order_id).collect();
+    let invoice_ids: Vec<Uuid> = invoices.iter().map(|i| i.id).collect();
+    let mut lines: HashMap<Uuid, Vec<LineView>> = HashMap::new();
+    let line_rows: Vec<OrderLine> = order_lines::table
+        .filter(order_lines::order_id.eq_any(&order_ids))
+        .select(OrderLine::as_select())
+        .order((order_lines::order_id, order_lines::position))
+        .load(conn)
+        .await?;
+    for line in line_rows {
+        lines
+            .entry(line.order_id)
+            .or_default()
+            .push(line_view(line));
+    }
+    let mut payments: HashMap<Uuid, Vec<PaymentView>> = HashMap::new();
+    let payment_rows: Vec<InvoicePayment> = invoice_payments::table
+        .filter(invoice_payments::invoice_id.eq_any(&invoice_ids))
+        .select(InvoicePayment::as_select())
+        .order((invoice_payments::created_at, invoice_payments::id))
+        .load(conn)
+        .await?;
+    for payment in payment_rows {
+        payments
+            .entry(payment.invoice_id)
+            .or_default()
+            .push(PaymentView::from(payment));
+    }
+    Ok(invoices
+        .into_iter()
+        .map(|invoice| InvoiceView {
+            lines: lines.remove(&invoice.order_id).unwrap_or_default(),
+            payments: payments.remove(&invoice.id).unwrap_or_default(),
+            id: invoice.id,
+            number: invoice.number,
+            order_id: invoice.order_id,
+            status: invoice.status,
+            currency: invoice.currency,
+            subtotal: invoice.subtotal,
+            tax_rate: invoice.tax_rate.normalize(),
+            tax: invoice.tax,
+            reverse_charge: invoice.reverse_charge,
+            credit_applied: invoice.credit_applied,
+            credit_created: invoice.credit_created,
+            total_due: invoice.total_due,
+            amount_paid: invoice.amount_paid,
+            issued_on: invoice.issued_on,
+            due_on: invoice.due_on,
+            po_number: invoice.po_number,
+            paid_at: invoice.paid_at,
+            created_at: invoice.created_at,
+        })
+        .collect())
+}
+
 pub async fn invoice_view(
     conn: &mut AsyncPgConnection,
     invoice: Invoice,
 ) -> ApiResult<InvoiceView> {
-    let lines: Vec<OrderLine> = order_lines::table
-        .filter(order_lines::order_id.eq(invoice.order_id))
-        .select(OrderLine::as_select())
-        .order(order_lines::position)
-        .load(conn)
-        .await?;
-    Ok(InvoiceView {
-        id: invoice.id,
-        number: invoice.number,
-        order_id: invoice.order_id,
-        status: invoice.status,
-        currency: invoice.currency,
-        lines: lines_of(&lines, None),
-        subtotal: invoice.subtotal,
-        tax_rate: invoice.tax_rate.normalize(),
-        tax: invoice.tax,
-        reverse_charge: invoice.reverse_charge,
-        credit_applied: invoice.credit_applied,
-        credit_created: invoice.credit_created,
-        total_due: invoice.total_due,
-        amount_paid: invoice.amount_paid,
-        issued_on: invoice.issued_on,
-        due_on: invoice.due_on,
-        po_number: invoice.po_number,
-        paid_at: invoice.paid_at,
-        payments: payments_of(conn, invoice.id).await?,
-        created_at: invoice.created_at,
-    })
+    let invoice_id = invoice.id;
+    invoice_views(conn, vec![invoice])
+        .await?
+        .pop()
+        .ok_or_else(|| internal_error("invoice view missing", &invoice_id))
 }
 
+/// A page of the account's orders in three queries, whatever the page size: the reach
+/// check, the orders with their invoice ids, and their items with lines and subscriptions.
 pub async fn list_orders(
     state: &AppState,
     caller: &Caller,
@@ -276,18 +406,16 @@ pub async fn list_orders(
     let limit = params.limit()?;
     let mut conn = state.pool.get().await?;
     account_in_reach(&mut conn, caller, account_id).await?;
-    let rows: Vec<Order> = crate::newest_first_page!(
+    let rows: Vec<(Order, Option<Uuid>)> = crate::newest_first_page!(
         &mut conn,
         orders,
         account_id,
         params,
         limit,
-        Order::as_select()
+        (Order::as_select(), invoices::id.nullable()),
+        from = orders::table.left_join(invoices::table.on(invoices::order_id.eq(orders::id)))
     );
-    let mut views = Vec::with_capacity(rows.len());
-    for order in rows {
-        views.push(order_view(state, &mut conn, order).await?);
-    }
+    let views = order_views(&state.catalog.get(), &mut conn, rows).await?;
     Ok((views, limit))
 }
 
@@ -310,6 +438,8 @@ pub async fn get_order(
     order_view(state, &mut conn, order).await
 }
 
+/// A page of the account's invoices in four queries, whatever the page size: the reach
+/// check, the invoices, their lines and their payments.
 pub async fn list_invoices(
     state: &AppState,
     caller: &Caller,
@@ -327,10 +457,7 @@ pub async fn list_invoices(
         limit,
         Invoice::as_select()
     );
-    let mut views = Vec::with_capacity(rows.len());
-    for invoice in rows {
-        views.push(invoice_view(&mut conn, invoice).await?);
-    }
+    let views = invoice_views(&mut conn, rows).await?;
     Ok((views, limit))
 }
 

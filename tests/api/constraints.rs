@@ -1,6 +1,7 @@
 //! The database is the last guard: states the rules forbid cannot be written even by SQL
 //! that bypasses the services.
 
+use diesel::result::DatabaseErrorKind;
 use diesel_async::SimpleAsyncConnection;
 
 use crate::helpers::TestApp;
@@ -14,33 +15,92 @@ async fn forbidden_states_are_rejected_by_the_database() {
         .import_active(self_service, "standard", "monthly", 5, "2026-11-17")
         .await;
     let mut conn = app.state.pool.get().await.expect("connection");
+    // Each statement, the kind of violation and the constraint that must refuse it.
     let forbidden = [
-        format!("UPDATE accounts SET representative_id = 'rep-9' WHERE id = '{self_service}'"),
-        format!("UPDATE accounts SET kind = 'partner' WHERE id = '{corporate}'"),
-        format!("UPDATE accounts SET credit_balance = -1 WHERE id = '{self_service}'"),
-        format!("UPDATE subscriptions SET quantity = 0 WHERE id = '{subscription}'"),
-        format!("UPDATE subscriptions SET quantity = 10001 WHERE id = '{subscription}'"),
-        format!("UPDATE subscriptions SET licenses_assigned = 6 WHERE id = '{subscription}'"),
-        format!("UPDATE subscriptions SET current_period_end = NULL WHERE id = '{subscription}'"),
+        (
+            format!("UPDATE accounts SET representative_id = 'rep-9' WHERE id = '{self_service}'"),
+            DatabaseErrorKind::CheckViolation,
+            "representative_only_on_corporate",
+        ),
+        (
+            format!("UPDATE accounts SET kind = 'partner' WHERE id = '{corporate}'"),
+            DatabaseErrorKind::CheckViolation,
+            "accounts_kind_check",
+        ),
+        (
+            format!("UPDATE accounts SET credit_balance = -1 WHERE id = '{self_service}'"),
+            DatabaseErrorKind::CheckViolation,
+            "accounts_credit_balance_check",
+        ),
+        (
+            format!("UPDATE subscriptions SET quantity = 0 WHERE id = '{subscription}'"),
+            DatabaseErrorKind::CheckViolation,
+            "subscriptions_quantity_check",
+        ),
+        (
+            format!("UPDATE subscriptions SET quantity = 10001 WHERE id = '{subscription}'"),
+            DatabaseErrorKind::CheckViolation,
+            "subscriptions_quantity_check",
+        ),
+        (
+            format!("UPDATE subscriptions SET licenses_assigned = 6 WHERE id = '{subscription}'"),
+            DatabaseErrorKind::CheckViolation,
+            "licenses_within_quantity",
+        ),
+        (
+            format!(
+                "UPDATE subscriptions SET current_period_end = NULL WHERE id = '{subscription}'"
+            ),
+            DatabaseErrorKind::CheckViolation,
+            "active_has_period",
+        ),
         // A plan of another product.
-        format!(
-            "UPDATE subscriptions SET plan_id = '00000000-0000-4000-8001-000000000011' WHERE id = '{subscription}'"
+        (
+            format!(
+                "UPDATE subscriptions SET plan_id = '00000000-0000-4000-8001-000000000011' WHERE id = '{subscription}'"
+            ),
+            DatabaseErrorKind::ForeignKeyViolation,
+            "subscriptions_plan_id_product_id_fkey",
         ),
-        format!(
-            "INSERT INTO subscriptions (id, account_id, product_id, plan_id, billing_frequency, quantity, status, currency, trial_ends_on) \
-             SELECT gen_random_uuid(), account_id, product_id, plan_id, 'monthly', 1, 'trialing', 'USD', DATE '2026-12-01' \
-             FROM subscriptions WHERE id = '{subscription}'"
+        // A second subscription of the same product (here a trial).
+        (
+            format!(
+                "INSERT INTO subscriptions (id, account_id, product_id, plan_id, billing_frequency, quantity, status, currency, trial_ends_on) \
+                 SELECT gen_random_uuid(), account_id, product_id, plan_id, 'monthly', 1, 'trialing', 'USD', DATE '2026-12-01' \
+                 FROM subscriptions WHERE id = '{subscription}'"
+            ),
+            DatabaseErrorKind::UniqueViolation,
+            "subscriptions_account_id_product_id_key",
         ),
-        format!(
-            "INSERT INTO users (id, account_id, name, email) VALUES (gen_random_uuid(), '{self_service}', 'A', 'a@x.example'), \
-             (gen_random_uuid(), '{self_service}', 'B', 'A@X.example')"
+        // Two users of one account whose emails differ only in case.
+        (
+            format!(
+                "INSERT INTO users (id, account_id, name, email) VALUES (gen_random_uuid(), '{self_service}', 'A', 'a@x.example'), \
+                 (gen_random_uuid(), '{self_service}', 'B', 'A@X.example')"
+            ),
+            DatabaseErrorKind::UniqueViolation,
+            "users_email_per_account_idx",
         ),
     ];
-    for statement in forbidden {
-        assert!(
-            conn.batch_execute(&statement).await.is_err(),
-            "the database accepted: {statement}"
-        );
+    for (statement, expected_kind, expected_constraint) in forbidden {
+        match conn.batch_execute(&statement).await {
+            Ok(()) => panic!("the database accepted: {statement}"),
+            Err(diesel::result::Error::DatabaseError(kind, info)) => {
+                assert_eq!(
+                    (
+                        format!("{kind:?}"),
+                        info.constraint_name().map(str::to_owned)
+                    ),
+                    (
+                        format!("{expected_kind:?}"),
+                        Some(expected_constraint.to_owned())
+                    ),
+                    "{statement}: {}",
+                    info.message()
+                );
+            }
+            Err(other) => panic!("{statement}: not a database error: {other}"),
+        }
     }
     // Attaching a card charges nothing.
     app.put(

@@ -123,12 +123,13 @@ impl TestApp {
         };
         let clock = FixedClock::new(default_now());
         let gateway = Arc::new(TestGateway::new());
+        let metrics = Arc::new(Metrics::new().with_queries(pool.queries().clone()));
         let state = AppState {
             pool,
             jwt: Arc::new(JwtVerifier::from_settings(&jwt).expect("jwt keys")),
             clock: Arc::new(clock.clone()),
             gateway: gateway.clone(),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             catalog: CatalogCache::new(catalog),
             seller_country: "IE".into(),
         };

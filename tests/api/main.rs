@@ -17,6 +17,7 @@ mod enums;
 mod errors;
 mod faults;
 mod licenses;
+mod lists;
 mod matrix;
 mod openapi;
 mod ops;

@@ -161,3 +161,56 @@ async fn security_headers_on_the_api_and_the_docs() {
     let js = String::from_utf8_lossy(&init.raw);
     assert!(js.contains(r#""persistAuthorization": false"#), "{js}");
 }
+
+#[actix_web::test]
+async fn the_pool_counts_statements_and_transactions_and_metrics_export_them() {
+    use billing_center::db::QueryCounts;
+    use diesel_async::{AsyncConnection, RunQueryDsl};
+
+    let app = TestApp::spawn().await;
+    let queries = app.state.pool.queries().clone();
+    let before = queries.counts();
+    {
+        let mut conn = app.state.pool.get().await.expect("connection");
+        diesel::sql_query("SELECT 1")
+            .execute(&mut conn)
+            .await
+            .expect("select");
+        // BEGIN, two statements, a savepoint with one statement, COMMIT: two statements of
+        // ours and one transaction; the transaction control is not counted as statements.
+        conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+            diesel::sql_query("SELECT 2").execute(conn).await?;
+            conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+                diesel::sql_query("SELECT 3").execute(conn).await
+            })
+            .await?;
+            Ok(())
+        })
+        .await
+        .expect("transaction");
+    }
+    assert_eq!(
+        queries.counts().since(before),
+        QueryCounts {
+            statements: 3,
+            transactions: 1
+        }
+    );
+
+    let metrics = app.send(Method::GET, "/metrics", None, None).await;
+    metrics.assert_status(200);
+    let text = String::from_utf8_lossy(&metrics.raw);
+    let counts = queries.counts();
+    assert!(
+        text.contains(&format!("\ndb_statements_total {}\n", counts.statements)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "\ndb_transactions_total {}\n",
+            counts.transactions
+        )),
+        "{text}"
+    );
+    assert!(text.contains("# TYPE db_statements counter"), "{text}");
+}
