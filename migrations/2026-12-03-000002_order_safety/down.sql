@@ -1,3 +1,5 @@
+ALTER TABLE orders ALTER COLUMN number DROP DEFAULT;
+DROP FUNCTION next_order_number();
 ALTER TABLE subscriptions DROP CONSTRAINT licenses_within_pending_quantity;
 ALTER TABLE subscriptions DROP COLUMN quantity_pending;
 DROP INDEX orders_refund_due_idx;

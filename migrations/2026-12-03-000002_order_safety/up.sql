@@ -24,3 +24,11 @@ ALTER TABLE subscriptions ADD COLUMN quantity_pending integer
     CHECK (quantity_pending IS NULL OR quantity_pending BETWEEN 1 AND 10000);
 ALTER TABLE subscriptions ADD CONSTRAINT licenses_within_pending_quantity
     CHECK (quantity_pending IS NULL OR licenses_assigned <= quantity_pending);
+
+-- The order number is drawn by the insert itself (no round trip of its own): `ORD-` and at
+-- least six digits from the sequence.
+CREATE FUNCTION next_order_number() RETURNS text LANGUAGE sql VOLATILE AS $$
+    SELECT 'ORD-' || CASE WHEN n < 1000000 THEN lpad(n::text, 6, '0') ELSE n::text END
+    FROM (SELECT nextval('order_number_seq') AS n) drawn
+$$;
+ALTER TABLE orders ALTER COLUMN number SET DEFAULT next_order_number();

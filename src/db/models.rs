@@ -238,6 +238,8 @@ pub struct CartItem {
 pub struct Order {
     pub id: Uuid,
     pub account_id: Uuid,
+    /// Drawn by the database on insert (`next_order_number()`).
+    #[diesel(skip_insertion)]
     pub number: String,
     pub cart_id: Option<Uuid>,
     pub status: OrderStatus,

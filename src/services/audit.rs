@@ -30,8 +30,18 @@ pub async fn record(
     caller: &Caller,
     event: Event<'_>,
 ) -> ApiResult<()> {
-    diesel::insert_into(audit_events::table)
-        .values(NewAuditEvent {
+    record_all(conn, caller, vec![event]).await
+}
+
+/// Writes several events of one change in one statement, in the order given.
+pub async fn record_all(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    events: Vec<Event<'_>>,
+) -> ApiResult<()> {
+    let rows: Vec<NewAuditEvent<'_>> = events
+        .into_iter()
+        .map(|event| NewAuditEvent {
             id: Uuid::now_v7(),
             account_id: event.account_id,
             actor_sub: &caller.principal.sub,
@@ -45,6 +55,9 @@ pub async fn record(
             request_id: &caller.request_id,
             created_at: caller.now,
         })
+        .collect();
+    diesel::insert_into(audit_events::table)
+        .values(&rows)
         .execute(conn)
         .await?;
     Ok(())

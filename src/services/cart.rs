@@ -74,13 +74,14 @@ pub async fn current_cart(
         .optional()
 }
 
+/// The account's open cart with its items, created empty when there is none.
 async fn current_or_new_cart(
     conn: &mut AsyncPgConnection,
     account_id: Uuid,
     now: chrono::DateTime<chrono::Utc>,
-) -> ApiResult<Cart> {
-    if let Some(cart) = current_cart(conn, account_id).await? {
-        return Ok(cart);
+) -> ApiResult<(Cart, Vec<CartItem>)> {
+    if let Some(found) = current_cart_with_items(conn, account_id).await? {
+        return Ok(found);
     }
     // The partial unique index keeps this to one cart when two requests race.
     diesel::insert_into(carts::table)
@@ -94,9 +95,30 @@ async fn current_or_new_cart(
         .on_conflict_do_nothing()
         .execute(conn)
         .await?;
-    current_cart(conn, account_id)
+    current_cart_with_items(conn, account_id)
         .await?
         .ok_or_else(ApiError::not_found)
+}
+
+/// The account's open cart with its items, in one query.
+pub async fn current_cart_with_items(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+) -> QueryResult<Option<(Cart, Vec<CartItem>)>> {
+    let rows: Vec<(Cart, Option<CartItem>)> = carts::table
+        .left_join(cart_items::table.on(cart_items::cart_id.eq(carts::id)))
+        .filter(carts::account_id.eq(account_id))
+        .filter(carts::status.ne(CartStatus::CheckedOut))
+        .select((Cart::as_select(), Option::<CartItem>::as_select()))
+        .order((cart_items::created_at, cart_items::id))
+        .load(conn)
+        .await?;
+    let mut found: Option<(Cart, Vec<CartItem>)> = None;
+    for (cart, item) in rows {
+        let (_, items) = found.get_or_insert_with(|| (cart, Vec::new()));
+        items.extend(item);
+    }
+    Ok(found)
 }
 
 pub async fn items_of(conn: &mut AsyncPgConnection, cart_id: Uuid) -> QueryResult<Vec<CartItem>> {
@@ -128,8 +150,7 @@ pub async fn subscription_for_product(
 pub async fn get(state: &AppState, caller: &Caller, account_id: Uuid) -> ApiResult<CartDetail> {
     let mut conn = state.pool.get().await?;
     account_in_reach(&mut conn, caller, account_id).await?;
-    let cart = current_or_new_cart(&mut conn, account_id, caller.now).await?;
-    let items = items_of(&mut conn, cart.id).await?;
+    let (cart, items) = current_or_new_cart(&mut conn, account_id, caller.now).await?;
     Ok(CartDetail { cart, items })
 }
 
@@ -254,9 +275,9 @@ async fn editable_cart(
     caller: &Caller,
     account_id: Uuid,
     if_match: Option<i32>,
-) -> ApiResult<(Account, Cart)> {
+) -> ApiResult<(Account, Cart, Vec<CartItem>)> {
     let account = account_in_reach_for_update(conn, caller, account_id).await?;
-    let cart = current_or_new_cart(conn, account_id, caller.now).await?;
+    let (cart, items) = current_or_new_cart(conn, account_id, caller.now).await?;
     if cart.status != CartStatus::Open {
         return Err(ApiError::new(
             ErrorCode::Conflict,
@@ -268,7 +289,7 @@ async fn editable_cart(
     {
         return Err(version_mismatch(cart.version));
     }
-    Ok((account, cart))
+    Ok((account, cart, items))
 }
 
 async fn bump(
@@ -295,19 +316,15 @@ pub async fn add_item(
 ) -> ApiResult<CartDetail> {
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
-        let (account, cart) = editable_cart(conn, caller, account_id, if_match).await?;
+        let (account, cart, mut items) = editable_cart(conn, caller, account_id, if_match).await?;
         let (target, current) = resolve(state, conn, &account, &input).await?;
         check(state, caller, &account, &target, current.as_ref())?;
-        // One item per product: a second replaces the first.
-        let replaced: Option<CartItem> = diesel::delete(
-            cart_items::table
-                .filter(cart_items::cart_id.eq(cart.id))
-                .filter(cart_items::product_id.eq(target.product_id)),
-        )
-        .returning(CartItem::as_returning())
-        .get_result(conn)
-        .await
-        .optional()?;
+        // One item per product: a second replaces the first (the row is rewritten in place,
+        // as a new item at the end of the cart).
+        let replaced: Option<CartItem> = items
+            .iter()
+            .position(|i| i.product_id == target.product_id)
+            .map(|at| items.remove(at));
         let item = CartItem {
             id: target.item_id,
             cart_id: cart.id,
@@ -326,6 +343,17 @@ pub async fn add_item(
         };
         diesel::insert_into(cart_items::table)
             .values(&item)
+            .on_conflict((cart_items::cart_id, cart_items::product_id))
+            .do_update()
+            .set((
+                cart_items::id.eq(item.id),
+                cart_items::type_.eq(item.kind),
+                cart_items::subscription_id.eq(item.subscription_id),
+                cart_items::plan_id.eq(item.plan_id),
+                cart_items::billing_frequency.eq(item.billing_frequency),
+                cart_items::quantity.eq(item.quantity),
+                cart_items::created_at.eq(item.created_at),
+            ))
             .execute(conn)
             .await?;
         let cart = bump(conn, cart.id, caller.now).await?;
@@ -347,7 +375,7 @@ pub async fn add_item(
             },
         )
         .await?;
-        let items = items_of(conn, cart.id).await?;
+        items.push(item);
         Ok(CartDetail { cart, items })
     })
     .await
@@ -378,7 +406,7 @@ pub async fn patch_item(
 ) -> ApiResult<CartDetail> {
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
-        let (account, cart) = editable_cart(conn, caller, account_id, if_match).await?;
+        let (account, cart, _) = editable_cart(conn, caller, account_id, if_match).await?;
         let before = item_in_cart(conn, cart.id, item_id).await?;
         let catalog = state.catalog.get();
         let plan_id = match &patch.plan {
@@ -442,7 +470,7 @@ pub async fn delete_item(
 ) -> ApiResult<()> {
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
-        let (_, cart) = editable_cart(conn, caller, account_id, if_match).await?;
+        let (_, cart, _) = editable_cart(conn, caller, account_id, if_match).await?;
         let item = item_in_cart(conn, cart.id, item_id).await?;
         diesel::delete(cart_items::table.find(item_id))
             .execute(conn)

@@ -24,7 +24,7 @@ use crate::domain::order::CartStatus;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::services::Caller;
 use crate::services::access::account_in_reach_for_update;
-use crate::services::cart::{current_cart, items_of};
+use crate::services::cart::current_cart_with_items;
 use crate::services::checkout_summary::summarise_cart;
 use crate::services::engine::price::nothing_to_price;
 use crate::services::engine::{self, Engine, OrderSource, Placed, Placement};
@@ -148,7 +148,7 @@ async fn record(
         ));
     }
 
-    let cart = current_cart(conn, account_id)
+    let (cart, items) = current_cart_with_items(conn, account_id)
         .await?
         .ok_or_else(nothing_to_price)?;
     if cart.status != CartStatus::Open {
@@ -157,7 +157,6 @@ async fn record(
             "An order is already being placed from this cart.",
         ));
     }
-    let items = items_of(conn, cart.id).await?;
     let summary = summarise_cart(engine, conn, caller, &account, &cart, &items, true).await?;
     if let Some(expected) = if_match
         && expected.trim() != "*"

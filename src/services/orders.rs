@@ -140,15 +140,15 @@ fn line_view(line: OrderLine) -> LineView {
 
 /// An item of an order with what its view shows beside it: its lines, and the licence
 /// status of its subscription (none while a new subscription does not exist yet).
-struct ItemWithChildren {
-    item: OrderItem,
-    licences: Option<LicenseStatus>,
-    lines: Vec<LineView>,
+pub struct ItemWithChildren {
+    pub item: OrderItem,
+    pub licences: Option<LicenseStatus>,
+    pub lines: Vec<LineView>,
 }
 
 /// The items of `order_ids` with their lines and subscriptions, grouped by order, in one
 /// query however many orders there are.
-async fn items_of_orders(
+pub async fn items_of_orders(
     conn: &mut AsyncPgConnection,
     order_ids: &[Uuid],
 ) -> ApiResult<HashMap<Uuid, Vec<ItemWithChildren>>> {
@@ -214,7 +214,7 @@ async fn items_of_orders(
 }
 
 /// The view of one order from its row, its invoice and its items (pure: no queries).
-fn build_order_view(
+pub fn build_order_view(
     catalog: &Catalog,
     order: Order,
     invoice_id: Option<Uuid>,

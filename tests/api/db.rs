@@ -62,6 +62,7 @@ async fn database_exists(conn: &mut AsyncPgConnection, name: &str) -> bool {
 async fn ensure_template(admin: &mut AsyncPgConnection) -> String {
     let template = format!("billing_test_tmpl_{}", migrations_hash());
     if database_exists(admin, &template).await {
+        mark_used(admin, &template).await;
         return template;
     }
     admin
@@ -88,6 +89,7 @@ async fn ensure_template(admin: &mut AsyncPgConnection) -> String {
             .expect("rename template");
         drop_stale_templates(admin, &template).await;
     }
+    mark_used(admin, &template).await;
     admin
         .batch_execute(&format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})"))
         .await
@@ -95,7 +97,19 @@ async fn ensure_template(admin: &mut AsyncPgConnection) -> String {
     template
 }
 
-/// Templates of earlier migration sets are of no further use.
+/// Stamps the template with the time a run last used it (its database comment), so that
+/// another run on the same server with other migrations never drops it from under this one.
+async fn mark_used(admin: &mut AsyncPgConnection, template: &str) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let _ = admin
+        .batch_execute(&format!("COMMENT ON DATABASE {template} IS 'used {now}'"))
+        .await;
+}
+
+/// Templates of earlier migration sets that no run has used for an hour are of no further
+/// use (a template another run still uses, with other migrations, is left alone).
 async fn drop_stale_templates(admin: &mut AsyncPgConnection, current: &str) {
     #[derive(QueryableByName)]
     struct Name {
@@ -103,7 +117,9 @@ async fn drop_stale_templates(admin: &mut AsyncPgConnection, current: &str) {
         datname: String,
     }
     let stale: Vec<Name> = diesel::sql_query(
-        "SELECT datname FROM pg_database WHERE datname LIKE 'billing\\_test\\_tmpl\\_%' AND datname <> $1",
+        "SELECT datname FROM pg_database d WHERE datname LIKE 'billing\\_test\\_tmpl\\_%' AND datname <> $1 \
+         AND coalesce(substring(shobj_description(d.oid, 'pg_database') FROM '^used ([0-9]+)$')::bigint, 0) \
+             < extract(epoch FROM now())::bigint - 3600",
     )
     .bind::<diesel::sql_types::Text, _>(current)
     .load(admin)

@@ -25,5 +25,6 @@ mod order_settlement;
 mod payments;
 mod quote_acceptance;
 mod reconcile;
+mod statements;
 mod subscriptions;
 mod users;

@@ -8,18 +8,26 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::Engine;
 use crate::db::models::{Account, Order, OrderItem, Subscription};
-use crate::db::schema::{order_items, subscriptions};
+use crate::db::schema::subscriptions;
 use crate::domain::order::ItemKind;
 use crate::domain::plan_change::Actor;
 use crate::domain::subscription::SubscriptionStatus;
 use crate::error::ApiResult;
 use crate::services::cart::subscription_for_product;
+use crate::services::orders::{ItemWithChildren, LicenseStatus, items_of_orders};
 use crate::services::rules::{self, ItemTarget};
 
 /// One subscription the order changed: as it was (none when created) and as it is now.
 pub struct Change {
     pub before: Option<Subscription>,
     pub after: Subscription,
+}
+
+/// What applying an order did: the subscriptions it changed, and its items with their lines
+/// and the licence status they leave (what the order's view shows).
+pub struct Applied {
+    pub changes: Vec<Change>,
+    pub items: Vec<ItemWithChildren>,
 }
 
 /// Applies the order's items; a rule broken since it was recorded fails the whole step.
@@ -29,20 +37,19 @@ pub async fn apply(
     account: &Account,
     order: &Order,
     assisting: bool,
-) -> ApiResult<Vec<Change>> {
-    let items: Vec<OrderItem> = order_items::table
-        .filter(order_items::order_id.eq(order.id))
-        .select(OrderItem::as_select())
-        .order(order_items::position)
-        .load(conn)
-        .await?;
+) -> ApiResult<Applied> {
+    // The items with their lines, in one query: the order's view is built from them.
+    let mut items = items_of_orders(conn, &[order.id])
+        .await?
+        .remove(&order.id)
+        .unwrap_or_default();
     let actor = Actor {
         assisting,
         account_kind: account.kind,
     };
     let currency = account.currency;
     let mut changes = Vec::with_capacity(items.len());
-    for item in &items {
+    for ItemWithChildren { item, licences, .. } in &mut items {
         let current = subscription_for_product(conn, account.id, item.product_id, true).await?;
         let target = ItemTarget {
             item_id: item.id,
@@ -63,12 +70,18 @@ pub async fn apply(
             current.as_ref(),
         )?;
         let after = change_subscription(engine, conn, order, item, current.as_ref()).await?;
+        *licences = Some(LicenseStatus {
+            subscription_id: after.id,
+            quantity: after.quantity,
+            licenses_assigned: after.licenses_assigned,
+            licenses_unassigned: after.quantity - after.licenses_assigned,
+        });
         changes.push(Change {
             before: current,
             after,
         });
     }
-    Ok(changes)
+    Ok(Applied { changes, items })
 }
 
 async fn change_subscription(

@@ -14,7 +14,7 @@ use crate::domain::order::CartStatus;
 use crate::domain::order::OrderStatus;
 use crate::error::{ApiResult, internal_error};
 use crate::services::idempotency;
-use crate::services::orders::order_view_with;
+use crate::services::orders::{ItemWithChildren, build_order_view};
 
 pub async fn complete(
     engine: &Engine,
@@ -50,15 +50,16 @@ pub async fn complete(
     Ok(completed)
 }
 
-/// The placed order as the API shows it, stored under its key.
+/// The placed order as the API shows it (built from what the steps before hold, without
+/// reading it back), stored under its key.
 pub async fn respond(
     engine: &Engine,
     conn: &mut AsyncPgConnection,
     completed: &Order,
     invoice_id: Uuid,
+    items: Vec<ItemWithChildren>,
 ) -> ApiResult<serde_json::Value> {
-    let mut view = order_view_with(&engine.catalog, conn, completed.clone()).await?;
-    view.invoice_id = Some(invoice_id);
+    let view = build_order_view(&engine.catalog, completed.clone(), Some(invoice_id), items)?;
     let body = serde_json::to_value(&view).map_err(|e| internal_error("order view", &e))?;
     idempotency::complete(
         conn,

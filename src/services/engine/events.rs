@@ -17,14 +17,13 @@ pub async fn order_placed(
     changes: &[Change],
     invoice: &Invoice,
 ) -> ApiResult<()> {
-    for change in changes {
-        let was_active = change
-            .before
-            .as_ref()
-            .is_some_and(|s| s.status == SubscriptionStatus::Active);
-        audit::record(
-            conn,
-            caller,
+    let mut events: Vec<Event<'_>> = changes
+        .iter()
+        .map(|change| {
+            let was_active = change
+                .before
+                .as_ref()
+                .is_some_and(|s| s.status == SubscriptionStatus::Active);
             Event {
                 account_id: Some(order.account_id),
                 action: if was_active {
@@ -37,28 +36,24 @@ pub async fn order_placed(
                 before: change.before.as_ref().and_then(snapshot),
                 after: snapshot(&change.after),
                 reason: order.reason.as_deref(),
-            },
-        )
-        .await?;
-    }
-    audit::record(
-        conn,
-        caller,
-        Event {
-            account_id: Some(order.account_id),
-            action: "order.placed",
-            subject_type: "order",
-            subject_id: Some(order.id),
-            before: None,
-            after: Some(serde_json::json!({
-                "number": order.number,
-                "total_due": order.total_due,
-                "settlement": order.settlement,
-                "invoice_id": invoice.id,
-                "po_number": order.po_number,
-            })),
-            reason: order.reason.as_deref(),
-        },
-    )
-    .await
+            }
+        })
+        .collect();
+    events.push(Event {
+        account_id: Some(order.account_id),
+        action: "order.placed",
+        subject_type: "order",
+        subject_id: Some(order.id),
+        before: None,
+        after: Some(serde_json::json!({
+            "number": order.number,
+            "total_due": order.total_due,
+            "settlement": order.settlement,
+            "invoice_id": invoice.id,
+            "po_number": order.po_number,
+        })),
+        reason: order.reason.as_deref(),
+    });
+    // One statement for all of them; ids are time-ordered, so the trail reads in this order.
+    audit::record_all(conn, caller, events).await
 }

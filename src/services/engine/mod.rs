@@ -45,7 +45,6 @@ use crate::domain::proration::Totals;
 use crate::error::{ApiError, ApiResult};
 use crate::payments::{ChargeError, PaymentGateway};
 use crate::services::Caller;
-use crate::services::access::account_for_update;
 use crate::services::rules::ItemTarget;
 
 /// What the engine needs from the application, and nothing more.
@@ -163,11 +162,11 @@ async fn finalise(
     charge_id: Option<&str>,
     assisting: bool,
 ) -> ApiResult<serde_json::Value> {
-    let changes = apply::apply(engine, conn, account, &order, assisting).await?;
+    let applied = apply::apply(engine, conn, account, &order, assisting).await?;
     let completed = complete::complete(engine, conn, order, charge_id).await?;
     let invoice = invoice::issue(engine, conn, account, &completed).await?;
-    let body = complete::respond(engine, conn, &completed, invoice.id).await?;
-    events::order_placed(conn, caller, &completed, &changes, &invoice).await?;
+    let body = complete::respond(engine, conn, &completed, invoice.id, applied.items).await?;
+    events::order_placed(conn, caller, &completed, &applied.changes, &invoice).await?;
     Ok(body)
 }
 
@@ -197,11 +196,10 @@ pub async fn charge_and_finalise(
     }
     let assisting = placed_assisting(&order)?;
     let charge = settle::charge(engine, &order).await?;
-    let (order_id, account_id) = (order.id, order.account_id);
+    let order_id = order.id;
     let settled = conn
         .transaction(async |conn| {
-            let account = account_for_update(conn, account_id).await?;
-            let order = record::lock_order(conn, order_id).await?;
+            let (order, account) = record::lock_order_and_account(conn, order_id).await?;
             if order.status == OrderStatus::Completed {
                 return complete::stored_response(conn, &order)
                     .await

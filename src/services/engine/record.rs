@@ -37,7 +37,7 @@ pub async fn record(
     let order = Order {
         id: Uuid::now_v7(),
         account_id: account.id,
-        number: next_order_number(conn).await?,
+        number: String::new(),
         cart_id,
         status: OrderStatus::Pending,
         settlement,
@@ -193,21 +193,26 @@ async fn hold_reduced_quantities(
     Ok(())
 }
 
-/// Order numbers come from a sequence: no row lock, gaps allowed (orders never paid).
-async fn next_order_number(conn: &mut AsyncPgConnection) -> ApiResult<String> {
-    let next: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-        "nextval('order_number_seq')",
-    ))
-    .get_result(conn)
-    .await?;
-    Ok(format!("ORD-{next:06}"))
-}
-
 /// Reads and locks an order being settled.
 pub async fn lock_order(conn: &mut AsyncPgConnection, order_id: Uuid) -> ApiResult<Order> {
     Ok(orders::table
         .find(order_id)
         .select(Order::as_select())
+        .for_no_key_update()
+        .first(conn)
+        .await?)
+}
+
+/// Reads and locks an order being settled together with its account, in one statement.
+/// Settling acts on the order's own facts: the account is locked by id, not by reach.
+pub async fn lock_order_and_account(
+    conn: &mut AsyncPgConnection,
+    order_id: Uuid,
+) -> ApiResult<(Order, Account)> {
+    Ok(orders::table
+        .inner_join(accounts::table)
+        .filter(orders::id.eq(order_id))
+        .select((Order::as_select(), Account::as_select()))
         .for_no_key_update()
         .first(conn)
         .await?)

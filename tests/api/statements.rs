@@ -1,0 +1,57 @@
+//! The write path's cost in statements (SPEC-independent, issue "one order engine"): adding an
+//! item and placing a card order are counted here, so a change that adds round trips to the
+//! hot path fails a test rather than only slowing the benchmark.
+
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+#[actix_web::test]
+async fn adding_an_item_and_placing_a_card_order_stay_within_their_statement_budget() {
+    let app = TestApp::spawn().await;
+    let account = app.self_service_account().await;
+    let subscription = app
+        .import_active(account, "standard", "monthly", 5, "2026-11-17")
+        .await;
+    app.attach_card(account, "tok_visa").await;
+    let contact = app.contact(account);
+    // Warm: the first cart of an account is created by the first edit.
+    app.add_item(
+        account,
+        &contact,
+        json!({"type": "change", "subscription_id": subscription, "quantity": 7}),
+    )
+    .await
+    .assert_status(200);
+
+    let queries = app.state.pool.queries();
+    let before = queries.counts();
+    app.add_item(
+        account,
+        &contact,
+        json!({"type": "change", "subscription_id": subscription, "quantity": 6}),
+    )
+    .await
+    .assert_status(200);
+    let add_item = queries.counts().since(before);
+
+    let before = queries.counts();
+    app.checkout(account, &contact, Some("budget"), None, json!({}))
+        .await
+        .assert_status(201);
+    let checkout = queries.counts().since(before);
+    println!("add item: {add_item:?}; checkout: {checkout:?}");
+
+    assert!(add_item.transactions <= 1, "{add_item:?}");
+    assert!(
+        checkout.transactions <= 2,
+        "record, then finalise: {checkout:?}"
+    );
+    assert!(
+        add_item.statements + checkout.statements <= BUDGET,
+        "add item {add_item:?} + checkout {checkout:?} over {BUDGET}"
+    );
+}
+
+/// Statements for one add-item plus one card checkout (BEGIN/COMMIT not counted).
+const BUDGET: u64 = 40;
