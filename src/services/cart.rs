@@ -83,8 +83,9 @@ async fn current_or_new_cart(
     if let Some(found) = current_cart_with_items(conn, account_id).await? {
         return Ok(found);
     }
-    // The partial unique index keeps this to one cart when two requests race.
-    diesel::insert_into(carts::table)
+    // The partial unique index keeps this to one cart when two requests race: the loser
+    // inserts nothing and reads the winner's cart.
+    let created: Option<Cart> = diesel::insert_into(carts::table)
         .values((
             carts::id.eq(Uuid::now_v7()),
             carts::account_id.eq(account_id),
@@ -93,8 +94,13 @@ async fn current_or_new_cart(
             carts::updated_at.eq(now),
         ))
         .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
+        .returning(Cart::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+    if let Some(cart) = created {
+        return Ok((cart, Vec::new()));
+    }
     current_cart_with_items(conn, account_id)
         .await?
         .ok_or_else(ApiError::not_found)

@@ -3,6 +3,8 @@
 //! (`po-lim` is `PO-LIM`), for the lookup, for what has been ordered under it, and for the
 //! unique index that keeps one of each on file.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -68,6 +70,31 @@ async fn amount_used(
         .first(conn)
         .await?;
     Ok(used.unwrap_or(Decimal::ZERO))
+}
+
+/// What is ordered under each of `po_ids` (matched by number in any case), in one query.
+async fn amounts_used(
+    conn: &mut AsyncPgConnection,
+    po_ids: &[Uuid],
+) -> QueryResult<HashMap<Uuid, Decimal>> {
+    let rows: Vec<(Uuid, Option<Decimal>)> = purchase_orders::table
+        .left_join(
+            orders::table.on(orders::account_id
+                .eq(purchase_orders::account_id)
+                .and(lower(orders::po_number).eq(lower(purchase_orders::number.nullable())))),
+        )
+        .filter(purchase_orders::id.eq_any(po_ids))
+        .group_by(purchase_orders::id)
+        .select((
+            purchase_orders::id,
+            diesel::dsl::sum(orders::total_due.nullable()),
+        ))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, used)| (id, used.unwrap_or(Decimal::ZERO)))
+        .collect())
 }
 
 /// The rule for an order's PO number (run with the account locked, so two orders cannot both
@@ -136,7 +163,11 @@ async fn view(
     currency: Currency,
 ) -> ApiResult<PurchaseOrderView> {
     let used = amount_used(conn, po.account_id, &po.number).await?;
-    Ok(PurchaseOrderView {
+    Ok(view_with(po, used, currency))
+}
+
+fn view_with(po: PurchaseOrder, used: Decimal, currency: Currency) -> PurchaseOrderView {
+    PurchaseOrderView {
         id: po.id,
         number: po.number,
         amount_limit: po
@@ -145,7 +176,7 @@ async fn view(
         amount_used: to_currency_scale(used, currency),
         expires_on: po.expires_on,
         created_at: po.created_at,
-    })
+    }
 }
 
 pub async fn create(
@@ -231,9 +262,15 @@ pub async fn list(
         limit,
         PurchaseOrder::as_select()
     );
-    let mut views = Vec::with_capacity(rows.len());
-    for po in rows {
-        views.push(view(&mut conn, po, currency).await?);
-    }
+    // What each PO of the page has used, in one query whatever the page size.
+    let ids: Vec<Uuid> = rows.iter().map(|po| po.id).collect();
+    let mut used = amounts_used(&mut conn, &ids).await?;
+    let views = rows
+        .into_iter()
+        .map(|po| {
+            let used = used.remove(&po.id).unwrap_or(Decimal::ZERO);
+            view_with(po, used, currency)
+        })
+        .collect();
     Ok((views, limit))
 }

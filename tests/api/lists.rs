@@ -123,3 +123,29 @@ async fn listing_orders_and_invoices_costs_the_same_statements_for_1_or_20_on_th
         }
     }
 }
+
+#[actix_web::test]
+async fn listing_purchase_orders_costs_the_same_statements_for_1_or_5_on_the_page() {
+    let app = TestApp::spawn().await;
+    let mut counts = Vec::new();
+    for pos in [1, 5] {
+        let account = app.corporate_account("rep-1").await;
+        let contact = app.corporate_contact(account);
+        let path = format!("/v1/accounts/{account}/purchase-orders");
+        for n in 0..pos {
+            app.post(
+                &path,
+                &contact,
+                json!({"number": format!("PO-{n}"), "amount_limit": "100.00"}),
+            )
+            .await
+            .assert_status(201);
+        }
+        let (page, cost) = counted_get(&app, &path, &contact).await;
+        assert_eq!(page["data"].as_array().map(Vec::len), Some(pos));
+        assert_eq!(page["data"][0]["amount_used"], json!("0.00"));
+        counts.push(cost.statements);
+    }
+    assert_eq!(counts[0], counts[1], "{counts:?}");
+    assert!(counts[0] <= 3, "{counts:?}");
+}
