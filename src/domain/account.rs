@@ -1,57 +1,12 @@
 //! Accounts: their kind and the checks on the contact data they carry.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-
-/// Who manages an account and how its orders are paid (SPEC §1).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum AccountKind {
-    /// Managed by its billing contact in the Billing Center; pays by card at checkout.
-    SelfService,
-    /// Managed with a representative in the Corporate Billing Portal; pays by invoice.
-    Corporate,
-}
-
-impl AccountKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccountKind::SelfService => "self_service",
-            AccountKind::Corporate => "corporate",
-        }
-    }
-}
-
-impl fmt::Display for AccountKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for AccountKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "self_service" => Ok(AccountKind::SelfService),
-            "corporate" => Ok(AccountKind::Corporate),
-            other => Err(format!("unknown account kind `{other}`")),
-        }
+crate::stored_enum! {
+    /// Who manages an account and how its orders are paid (SPEC §1).
+    pub enum AccountKind {
+        /// Managed by its billing contact in the Billing Center; pays by card at checkout.
+        SelfService => "self_service",
+        /// Managed with a representative in the Corporate Billing Portal; pays by invoice.
+        Corporate => "corporate",
     }
 }
 

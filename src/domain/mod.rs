@@ -29,8 +29,11 @@ macro_rules! stored_enum {
             diesel::deserialize::FromSqlRow,
         )]
         #[diesel(sql_type = diesel::sql_types::Text)]
+        // The stored names are the variants in snake_case (checked by a test): serde and the
+        // OpenAPI document both read this attribute.
+        #[serde(rename_all = "snake_case")]
         pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $text)] $variant,)+
+            $($(#[$vmeta])* $variant,)+
         }
 
         impl $name {

@@ -71,6 +71,33 @@ crate::stored_enum! {
 mod tests {
     use super::*;
 
+    /// JSON (and the OpenAPI document) use the variants in snake_case; the database uses
+    /// `as_str`: they must be the same names.
+    #[test]
+    fn json_names_are_the_stored_names() {
+        fn same<T: serde::Serialize + Copy>(values: &[T], name: impl Fn(T) -> &'static str) {
+            for value in values {
+                assert_eq!(
+                    serde_json::to_value(value).ok(),
+                    Some(serde_json::json!(name(*value)))
+                );
+            }
+        }
+        same(CartStatus::ALL, CartStatus::as_str);
+        same(ItemKind::ALL, ItemKind::as_str);
+        same(OrderStatus::ALL, OrderStatus::as_str);
+        same(Settlement::ALL, Settlement::as_str);
+        same(InvoiceStatus::ALL, InvoiceStatus::as_str);
+        same(QuoteStatus::ALL, QuoteStatus::as_str);
+        same(PaymentMethodKind::ALL, PaymentMethodKind::as_str);
+        use crate::domain::account::AccountKind;
+        use crate::domain::period::BillingFrequency;
+        use crate::domain::subscription::SubscriptionStatus;
+        same(AccountKind::ALL, AccountKind::as_str);
+        same(BillingFrequency::ALL, BillingFrequency::as_str);
+        same(SubscriptionStatus::ALL, SubscriptionStatus::as_str);
+    }
+
     #[test]
     fn every_stored_name_reads_back_as_its_variant() {
         for status in OrderStatus::ALL {

@@ -1,63 +1,21 @@
 //! Billing periods: calendar arithmetic on dates, with end-of-month clamping.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{Datelike, NaiveDate};
-use serde::{Deserialize, Serialize};
 
-/// How often a subscription is billed.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum BillingFrequency {
-    Monthly,
-    Annual,
+crate::stored_enum! {
+    /// How often a subscription is billed.
+    pub enum BillingFrequency {
+        Monthly => "monthly",
+        Annual => "annual",
+    }
 }
 
 impl BillingFrequency {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BillingFrequency::Monthly => "monthly",
-            BillingFrequency::Annual => "annual",
-        }
-    }
-
     /// Length of one billing period in calendar months.
     pub fn months(self) -> u32 {
         match self {
             BillingFrequency::Monthly => 1,
             BillingFrequency::Annual => 12,
-        }
-    }
-}
-
-impl fmt::Display for BillingFrequency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for BillingFrequency {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "monthly" => Ok(BillingFrequency::Monthly),
-            "annual" => Ok(BillingFrequency::Annual),
-            other => Err(format!("unknown billing frequency `{other}`")),
         }
     }
 }

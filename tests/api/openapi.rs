@@ -169,3 +169,24 @@ async fn the_invoice_number_example_has_the_shape_of_real_numbers() {
         "example {example}, real {real}"
     );
 }
+
+/// Enums in the document carry the names the API sends (snake_case), not Rust's.
+#[test]
+fn enum_schemas_list_the_names_on_the_wire() {
+    let document = serde_json::to_value(billing_center::openapi_document()).expect("json");
+    let schemas = &document["components"]["schemas"];
+    for (schema, names) in [
+        ("OrderStatus", vec!["pending", "completed", "voided"]),
+        ("CartStatus", vec!["open", "checking_out", "checked_out"]),
+        ("ItemKind", vec!["change", "subscribe"]),
+        ("AccountKind", vec!["self_service", "corporate"]),
+        ("BillingFrequency", vec!["monthly", "annual"]),
+        ("Settlement", vec!["card", "invoice", "none"]),
+    ] {
+        assert_eq!(
+            schemas[schema]["enum"],
+            serde_json::json!(names),
+            "{schema}"
+        );
+    }
+}
