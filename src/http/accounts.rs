@@ -2,119 +2,17 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
-use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
-use serde::Serialize;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::db::models::Account;
-use crate::domain::account::AccountKind;
-use crate::domain::money::Currency;
 use crate::error::{ApiResult, Problem, internal_error};
 use crate::http::extract::Json;
 use crate::http::{etag, idempotent_response, if_match_version};
 use crate::pagination::{List, ListParams};
 use crate::services::Caller;
-use crate::services::accounts::{self, CreateAccount, PatchAccount, PaymentMethodInput};
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ContactView {
-    pub name: String,
-    pub email: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AddressView {
-    pub line1: Option<String>,
-    pub line2: Option<String>,
-    pub city: Option<String>,
-    pub postal_code: Option<String>,
-    pub region: Option<String>,
-}
-
-/// Display data of the card on file; the card itself stays with the gateway.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PaymentMethodView {
-    pub brand: String,
-    pub last4: String,
-    pub exp_month: i16,
-    pub exp_year: i16,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AccountView {
-    pub id: Uuid,
-    pub kind: AccountKind,
-    pub name: String,
-    pub country: String,
-    pub currency: Currency,
-    pub vat_id: Option<String>,
-    pub billing_contact: ContactView,
-    pub address: AddressView,
-    pub representative_id: Option<String>,
-    pub payment_method: Option<PaymentMethodView>,
-    /// Credit from earlier downgrades, applied to the next orders.
-    #[schema(value_type = String, example = "0.00")]
-    pub credit_balance: Decimal,
-    /// Days an invoice is due after it is issued (orders settled by invoice).
-    pub payment_terms_days: i32,
-    /// Orders must name a purchase order number.
-    pub po_required: bool,
-    pub version: i32,
-    pub created_at: DateTime<Utc>,
-}
-
-impl TryFrom<Account> for AccountView {
-    type Error = crate::error::ApiError;
-
-    fn try_from(a: Account) -> ApiResult<AccountView> {
-        let kind = a.kind;
-        let payment_method = match (
-            a.card_brand,
-            a.card_last4,
-            a.card_exp_month,
-            a.card_exp_year,
-        ) {
-            (Some(brand), Some(last4), Some(exp_month), Some(exp_year)) => {
-                Some(PaymentMethodView {
-                    brand,
-                    last4,
-                    exp_month,
-                    exp_year,
-                })
-            }
-            _ => None,
-        };
-        Ok(AccountView {
-            id: a.id,
-            kind,
-            name: a.name,
-            country: a.country,
-            currency: a.currency,
-            vat_id: a.vat_id,
-            billing_contact: ContactView {
-                name: a.billing_contact_name,
-                email: a.billing_contact_email,
-            },
-            address: AddressView {
-                line1: a.address_line1,
-                line2: a.address_line2,
-                city: a.city,
-                postal_code: a.postal_code,
-                region: a.region,
-            },
-            representative_id: a.representative_id,
-            payment_method,
-            credit_balance: a.credit_balance,
-            payment_terms_days: a.payment_terms_days,
-            po_required: a.po_required,
-            version: a.version,
-            created_at: a.created_at,
-        })
-    }
-}
+use crate::services::accounts::{
+    self, AccountView, CreateAccount, PatchAccount, PaymentMethodInput,
+};
 
 fn with_etag(status: actix_web::http::StatusCode, view: AccountView) -> HttpResponse {
     HttpResponse::build(status)
