@@ -1,6 +1,10 @@
 //! Editing the cart ("Change order"): every edit checked against the rules for the caller,
 //! with the account locked, bumping the cart's version.
 
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
 use crate::AppState;
 use crate::db::models::{Account, Cart, CartItem, Subscription};
 use crate::db::schema::{cart_items, carts, subscriptions};
@@ -11,9 +15,6 @@ use crate::services::access::account_in_reach_for_update;
 use crate::services::accounts::version_mismatch;
 use crate::services::audit::{self, Event, snapshot};
 use crate::services::rules::{self, ItemTarget};
-use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use super::{
     CartDetail, CartItemInput, CartItemPatch, current_or_new_cart, items_of,

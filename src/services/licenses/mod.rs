@@ -3,12 +3,10 @@
 //! database keeps `licenses_assigned` equal to the assignment rows (trigger) and never above
 //! the quantity (CHECK), so the cap holds under any concurrency.
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -16,11 +14,15 @@ use crate::AppState;
 use crate::db::models::{LicenseAssignment, Subscription, User};
 use crate::db::schema::{license_assignments, subscriptions, users};
 use crate::domain::subscription::{SubscriptionStatus, effective_status};
-use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, violated_constraint};
+use crate::error::{ApiError, ApiResult, ErrorCode, violated_constraint};
 use crate::pagination::{ListParams, unknown_cursor};
 use crate::services::Caller;
 use crate::services::access::{account_in_reach, account_in_reach_for_update};
 use crate::services::audit::{self, Event};
+
+mod bulk;
+
+pub use bulk::{BulkAction, BulkInput, BulkOperation, BulkOutcome, BulkResponse, BulkResult, bulk};
 
 /// A user who holds a licence of the subscription.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -30,53 +32,6 @@ pub struct AssignmentView {
     pub name: String,
     pub email: String,
     pub assigned_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum BulkAction {
-    Assign,
-    Unassign,
-}
-
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BulkOperation {
-    pub user_id: Uuid,
-    pub action: BulkAction,
-}
-
-/// Body of `POST …/assignments/bulk`: applied all together or not at all.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BulkInput {
-    #[schema(min_items = 1, max_items = 1000)]
-    pub operations: Vec<BulkOperation>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum BulkOutcome {
-    Assigned,
-    AlreadyAssigned,
-    Unassigned,
-    NotAssigned,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct BulkResult {
-    pub user_id: Uuid,
-    pub action: BulkAction,
-    pub outcome: BulkOutcome,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct BulkResponse {
-    pub subscription_id: Uuid,
-    pub quantity: i32,
-    pub licenses_assigned: i32,
-    pub licenses_available: i32,
-    pub results: Vec<BulkResult>,
 }
 
 /// Locks the account in reach, then its subscription.
@@ -271,164 +226,6 @@ pub async fn unassign(
             .await?;
         }
         Ok(())
-    })
-    .await
-}
-
-/// Applies assign/unassign operations for one subscription atomically.
-pub async fn bulk(
-    state: &AppState,
-    caller: &Caller,
-    account_id: Uuid,
-    subscription_id: Uuid,
-    input: BulkInput,
-) -> ApiResult<BulkResponse> {
-    if input.operations.is_empty() || input.operations.len() > 1000 {
-        return Err(ApiError::invalid_field(
-            "operations",
-            "must hold 1 to 1000 operations",
-        ));
-    }
-    let mut seen = HashSet::new();
-    let duplicates: Vec<FieldError> = input
-        .operations
-        .iter()
-        .enumerate()
-        .filter(|(_, op)| !seen.insert(op.user_id))
-        .map(|(i, _)| FieldError {
-            field: format!("operations[{i}].user_id"),
-            message: "appears twice".into(),
-        })
-        .collect();
-    if !duplicates.is_empty() {
-        return Err(ApiError::validation(duplicates));
-    }
-    let mut conn = state.pool.get().await?;
-    conn.transaction(async |conn| {
-        let subscription = lock_subscription(conn, caller, account_id, subscription_id).await?;
-        let ids: Vec<Uuid> = input.operations.iter().map(|op| op.user_id).collect();
-        let known: HashSet<Uuid> = users::table
-            .filter(users::account_id.eq(account_id))
-            .filter(users::id.eq_any(&ids))
-            .select(users::id)
-            .load::<Uuid>(conn)
-            .await?
-            .into_iter()
-            .collect();
-        let unknown: Vec<FieldError> = input
-            .operations
-            .iter()
-            .enumerate()
-            .filter(|(_, op)| !known.contains(&op.user_id))
-            .map(|(i, _)| FieldError {
-                field: format!("operations[{i}].user_id"),
-                message: "no such user in this account".into(),
-            })
-            .collect();
-        if !unknown.is_empty() {
-            return Err(ApiError::validation(unknown));
-        }
-        let holders: HashSet<Uuid> = license_assignments::table
-            .filter(license_assignments::subscription_id.eq(subscription_id))
-            .filter(license_assignments::user_id.eq_any(&ids))
-            .select(license_assignments::user_id)
-            .load::<Uuid>(conn)
-            .await?
-            .into_iter()
-            .collect();
-        let mut results = Vec::with_capacity(input.operations.len());
-        let (mut to_assign, mut to_unassign) = (Vec::new(), Vec::new());
-        for op in &input.operations {
-            let holds = holders.contains(&op.user_id);
-            let outcome = match (op.action, holds) {
-                (BulkAction::Assign, true) => BulkOutcome::AlreadyAssigned,
-                (BulkAction::Assign, false) => {
-                    to_assign.push(op.user_id);
-                    BulkOutcome::Assigned
-                }
-                (BulkAction::Unassign, true) => {
-                    to_unassign.push(op.user_id);
-                    BulkOutcome::Unassigned
-                }
-                (BulkAction::Unassign, false) => BulkOutcome::NotAssigned,
-            };
-            results.push(BulkResult {
-                user_id: op.user_id,
-                action: op.action,
-                outcome,
-            });
-        }
-        let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
-        if !to_assign.is_empty() {
-            ensure_assignable(state, &subscription)?;
-            let available = assignable(&subscription) - subscription.licenses_assigned
-                + count(to_unassign.len());
-            if count(to_assign.len()) > available {
-                return Err(no_licenses(&subscription, available)
-                    .with_extension("licenses_requested", serde_json::json!(to_assign.len())));
-            }
-        }
-        // Unassign first, so the licences they free can be taken by the assignments.
-        diesel::delete(
-            license_assignments::table
-                .filter(license_assignments::subscription_id.eq(subscription_id))
-                .filter(license_assignments::user_id.eq_any(&to_unassign)),
-        )
-        .execute(conn)
-        .await?;
-        let now = caller.now;
-        let rows: Vec<LicenseAssignment> = to_assign
-            .iter()
-            .map(|user_id| LicenseAssignment {
-                subscription_id,
-                account_id,
-                user_id: *user_id,
-                created_at: now,
-            })
-            .collect();
-        diesel::insert_into(license_assignments::table)
-            .values(&rows)
-            .execute(conn)
-            .await
-            .map_err(|e| {
-                if is_licence_cap(violated_constraint(&e)) {
-                    no_licenses(&subscription, 0)
-                } else {
-                    ApiError::from(e)
-                }
-            })?;
-        let after: Subscription = subscriptions::table
-            .find(subscription_id)
-            .select(Subscription::as_select())
-            .first(conn)
-            .await?;
-        audit::record(
-            conn,
-            caller,
-            Event {
-                account_id: Some(account_id),
-                action: "license.bulk_changed",
-                subject_type: "subscription",
-                subject_id: Some(subscription_id),
-                before: Some(
-                    serde_json::json!({"licenses_assigned": subscription.licenses_assigned}),
-                ),
-                after: Some(serde_json::json!({
-                    "licenses_assigned": after.licenses_assigned,
-                    "assigned": to_assign,
-                    "unassigned": to_unassign,
-                })),
-                reason: None,
-            },
-        )
-        .await?;
-        Ok(BulkResponse {
-            subscription_id,
-            quantity: after.quantity,
-            licenses_assigned: after.licenses_assigned,
-            licenses_available: after.quantity - after.licenses_assigned,
-            results,
-        })
     })
     .await
 }
