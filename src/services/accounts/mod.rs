@@ -213,9 +213,9 @@ fn listable(caller: &Caller) -> ApiResult<accounts::BoxedQuery<'static, diesel::
     let query = accounts::table.into_boxed();
     match caller.principal.role {
         Role::Admin => Ok(query),
-        Role::Support => Ok(query.filter(accounts::kind.eq(AccountKind::SelfService.as_str()))),
+        Role::Support => Ok(query.filter(accounts::kind.eq(AccountKind::SelfService))),
         Role::Representative => Ok(query
-            .filter(accounts::kind.eq(AccountKind::Corporate.as_str()))
+            .filter(accounts::kind.eq(AccountKind::Corporate))
             .filter(accounts::representative_id.eq(caller.principal.sub.clone()))),
         Role::BillingContact | Role::CorporateContact => Err(ApiError::forbidden(
             "Contacts read their own account at /v1/accounts/{account_id}.",

@@ -94,7 +94,7 @@ pub async fn patch(
         })?;
         let after: Account = diesel::update(accounts::table.find(account_id))
             .set((
-                accounts::kind.eq(data.kind.as_str()),
+                accounts::kind.eq(data.kind),
                 accounts::name.eq(&data.name),
                 accounts::country.eq(&data.country),
                 accounts::vat_id.eq(data.vat_id.as_deref()),

@@ -301,7 +301,7 @@ pub async fn patch_item(
         let after: CartItem = diesel::update(cart_items::table.find(item_id))
             .set((
                 cart_items::plan_id.eq(target.plan_id),
-                cart_items::billing_frequency.eq(target.frequency.as_str()),
+                cart_items::billing_frequency.eq(target.frequency),
                 cart_items::quantity.eq(target.quantity),
             ))
             .returning(CartItem::as_returning())

@@ -2,7 +2,6 @@
 //! lines, the credit it applies reserved, its idempotency key claimed with a lease, its source
 //! marked busy — so that whatever happens next (a charge, a crash, a retry) acts on one order.
 
-use chrono::Duration;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
@@ -10,14 +9,12 @@ use uuid::Uuid;
 
 use super::{OrderDraft, OrderSource, Placement, Settlement};
 use crate::db::models::{Account, Order, OrderItem, OrderLine};
-use crate::db::schema::{
-    accounts, carts, idempotency_keys, order_items, order_lines, orders, subscriptions,
-};
+use crate::db::schema::{accounts, carts, order_items, order_lines, orders, subscriptions};
 use crate::domain::order::CartStatus;
 use crate::domain::order::OrderStatus;
 use crate::error::{ApiError, ApiResult, ErrorCode, violated_constraint};
 use crate::services::Caller;
-use crate::services::idempotency::LEASE_SECONDS;
+use crate::services::idempotency;
 
 /// Writes the order as `pending`, in the caller's transaction (account row locked).
 pub async fn record(
@@ -136,16 +133,15 @@ pub async fn record(
             .execute(conn)
             .await?;
     }
-    diesel::insert_into(idempotency_keys::table)
-        .values((
-            idempotency_keys::account_id.eq(account.id),
-            idempotency_keys::key.eq(&order.idempotency_key),
-            idempotency_keys::fingerprint.eq(&placement.fingerprint),
-            idempotency_keys::order_id.eq(order.id),
-            idempotency_keys::locked_until.eq(now + Duration::seconds(LEASE_SECONDS)),
-        ))
-        .execute(conn)
-        .await?;
+    idempotency::claim(
+        conn,
+        account.id,
+        &order.idempotency_key,
+        &placement.fingerprint,
+        order.id,
+        now,
+    )
+    .await?;
     if let Some(cart_id) = cart_id {
         diesel::update(carts::table.find(cart_id))
             .set((

@@ -256,18 +256,9 @@ async fn order_views(
         .collect()
 }
 
-/// Reads an order with everything its view shows.
+/// Reads an order with everything its view shows: items, lines, invoice, licence status.
 pub async fn order_view(
     state: &AppState,
-    conn: &mut AsyncPgConnection,
-    order: Order,
-) -> ApiResult<OrderView> {
-    order_view_with(&state.catalog.get(), conn, order).await
-}
-
-/// The order as the API shows it, with its items, lines, invoice and licence status.
-pub async fn order_view_with(
-    catalog: &Catalog,
     conn: &mut AsyncPgConnection,
     order: Order,
 ) -> ApiResult<OrderView> {
@@ -278,7 +269,7 @@ pub async fn order_view_with(
         .await
         .optional()?;
     let order_id = order.id;
-    order_views(catalog, conn, vec![(order, invoice_id)])
+    order_views(&state.catalog.get(), conn, vec![(order, invoice_id)])
         .await?
         .pop()
         .ok_or_else(|| internal_error("order view missing", &order_id))

@@ -22,7 +22,7 @@ use super::{FrozenItem, corporate_only, stale};
 /// The checkout summary of a representative's quote (stored as it was sent, and shown
 /// again priced on the day of acceptance): the cart's summary without the cart.
 #[derive(Debug, Clone, Serialize)]
-struct QuoteSummary<'a> {
+pub(super) struct QuoteSummary<'a> {
     date: NaiveDate,
     currency: &'a str,
     items: &'a [QuoteItemView],
@@ -36,7 +36,10 @@ struct QuoteSummary<'a> {
 }
 
 impl<'a> QuoteSummary<'a> {
-    fn of(quote: &'a crate::domain::quote::Quote, items: &'a [QuoteItemView]) -> QuoteSummary<'a> {
+    pub(super) fn of(
+        quote: &'a crate::domain::quote::Quote,
+        items: &'a [QuoteItemView],
+    ) -> QuoteSummary<'a> {
         let totals = quote.totals;
         QuoteSummary {
             date: quote.date,

@@ -22,6 +22,7 @@ use crate::services::engine::price::nothing_to_price;
 use crate::services::input::clean;
 use crate::services::numbering::next_number;
 
+use super::reprice::QuoteSummary;
 use super::{CreateQuote, FrozenItem, corporate_only};
 
 /// The representative (or an admin) turns the account's cart into a quote; the cart empties.
@@ -73,13 +74,10 @@ pub async fn create(
                 lines: item_view.lines.clone(),
             });
         }
-        let mut summary = serde_json::to_value(&priced.view).map_err(|e| internal_error("quote summary", &e))?;
-        if let Some(object) = summary.as_object_mut() {
-            // A quote is settled by invoice and never re-checked against a cart version.
-            for key in ["requirements", "quote_etag", "cart_id", "cart_version"] {
-                object.remove(key);
-            }
-        }
+        // The cart's summary without the cart: a quote is settled by invoice and never
+        // re-checked against a cart version. Accepting it shows the same shape priced again.
+        let summary = serde_json::to_value(QuoteSummary::of(&priced.priced.quote, &priced.view.items))
+            .map_err(|e| internal_error("quote summary", &e))?;
         let today = state.clock.today();
         let quote: Quote = diesel::insert_into(quotes::table)
             .values(Quote {
