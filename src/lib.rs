@@ -12,6 +12,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod payments;
@@ -29,7 +30,7 @@ use utoipa_actix_web::AppExt;
 use crate::auth::jwt::JwtVerifier;
 use crate::clock::Clock;
 use crate::db::DbPool;
-use crate::http::metrics::Metrics;
+use crate::metrics::Metrics;
 use crate::payments::PaymentGateway;
 use crate::services::catalog::CatalogCache;
 

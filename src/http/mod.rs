@@ -9,7 +9,6 @@ pub mod catalog;
 pub mod events;
 pub mod extract;
 pub mod fallback;
-pub mod metrics;
 pub mod middleware;
 pub mod ops;
 pub mod orders;

@@ -40,12 +40,13 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, Api
     Ok(web::Json(Health { status: "ready" }))
 }
 
-/// Prometheus text exposition: requests by route and status, latency histogram by route.
+/// Prometheus text exposition (format 0.0.4): requests and latency by route, the process,
+/// the database pool and its statements, orders placed and order request outcomes.
 #[utoipa::path(tag = "ops", security(()), responses((status = 200, content_type = "text/plain", body = String)))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .content_type(crate::metrics::CONTENT_TYPE)
         .body(state.metrics.render())
 }
 

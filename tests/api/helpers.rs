@@ -12,7 +12,7 @@ use billing_center::auth::Role;
 use billing_center::auth::jwt::JwtVerifier;
 use billing_center::clock::{Clock, FixedClock};
 use billing_center::config::{JwtKeySource, JwtSettings};
-use billing_center::http::metrics::Metrics;
+use billing_center::metrics::Metrics;
 use billing_center::payments::TestGateway;
 use billing_center::services::catalog::{self, CatalogCache};
 use billing_center::{AppState, build_app, db};
@@ -123,7 +123,7 @@ impl TestApp {
         };
         let clock = FixedClock::new(default_now());
         let gateway = Arc::new(TestGateway::new());
-        let metrics = Arc::new(Metrics::new().with_queries(pool.queries().clone()));
+        let metrics = Arc::new(Metrics::new().with_pool(pool.clone()));
         let state = AppState {
             pool,
             jwt: Arc::new(JwtVerifier::from_settings(&jwt).expect("jwt keys")),
