@@ -193,6 +193,15 @@ async fn serve(settings: Settings) -> Result<(), String> {
         metrics,
         catalog: CatalogCache::new(catalog),
         seller_country: settings.seller_country.clone(),
+        http: Arc::new(billing_center::http::HttpPolicy {
+            cors_allowed_origins: settings.cors_allowed_origins.clone(),
+            rate_limiter: settings.rate_limit.map(|limit| {
+                billing_center::http::rate_limit::CallerRateLimiter::new(
+                    limit.per_second,
+                    limit.burst,
+                )
+            }),
+        }),
     };
     // Orders whose request stopped half-way (a crash between payment and completion) are
     // finished, or given back, before new requests arrive.

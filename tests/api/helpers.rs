@@ -12,6 +12,7 @@ use billing_center::auth::Role;
 use billing_center::auth::jwt::JwtVerifier;
 use billing_center::clock::{Clock, FixedClock};
 use billing_center::config::{JwtKeySource, JwtSettings};
+use billing_center::http::HttpPolicy;
 use billing_center::metrics::Metrics;
 use billing_center::payments::TestGateway;
 use billing_center::services::catalog::{self, CatalogCache};
@@ -115,6 +116,11 @@ impl TestApp {
     }
 
     pub async fn spawn_with(jwt: JwtSettings) -> TestApp {
+        TestApp::spawn_with_policy(jwt, HttpPolicy::default()).await
+    }
+
+    /// An app with CORS origins or a rate limit (none in the other tests).
+    pub async fn spawn_with_policy(jwt: JwtSettings, http_policy: HttpPolicy) -> TestApp {
         let database = TestDatabase::create().await;
         let pool = db::build_pool(&database.url, 24).expect("pool");
         let catalog = {
@@ -132,6 +138,7 @@ impl TestApp {
             metrics,
             catalog: CatalogCache::new(catalog),
             seller_country: "IE".into(),
+            http: Arc::new(http_policy),
         };
         let service = rc_service(test::init_service(build_app(state.clone())).await);
         let minter = JwtVerifier::from_settings(&hs256_settings()).expect("minter");
