@@ -86,6 +86,8 @@ pub struct Settings {
     pub jobs_enabled: bool,
     /// `JOB_LEASE_SECONDS`: how long a claimed job belongs to its worker (default 60).
     pub job_lease_seconds: i64,
+    /// `JOB_CONCURRENCY`: subjects a worker works on at once (default 4).
+    pub job_concurrency: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,6 +255,14 @@ impl Settings {
                 .filter(|n| (5..=3600).contains(n))
                 .ok_or_else(|| config_error("JOB_LEASE_SECONDS", "must be 5..=3600"))?,
         };
+        let job_concurrency = match var("JOB_CONCURRENCY") {
+            None => 4,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=64).contains(n))
+                .ok_or_else(|| config_error("JOB_CONCURRENCY", "must be 1..=64"))?,
+        };
         let cors_allowed_origins = cors_origins_from_env()?;
         let rate_limit = rate_limit_from_env()?;
 
@@ -271,6 +281,7 @@ impl Settings {
             rate_limit,
             jobs_enabled,
             job_lease_seconds,
+            job_concurrency,
         })
     }
 

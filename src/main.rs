@@ -219,7 +219,10 @@ async fn app_state(settings: &Settings) -> Result<AppState, String> {
 
 fn spawn_worker(state: &AppState, settings: &Settings) {
     let engine = billing_center::services::engine::Engine::of(state);
-    let options = WorkerOptions::new(settings.job_lease_seconds);
+    let options = WorkerOptions {
+        concurrency: settings.job_concurrency,
+        ..WorkerOptions::new(settings.job_lease_seconds)
+    };
     actix_web::rt::spawn(worker::run_forever(
         engine,
         options,

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod events;
 pub mod extract;
 pub mod fallback;
+pub mod jobs;
 pub mod me;
 pub mod middleware;
 pub mod ops;
@@ -77,6 +78,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             utoipa_actix_web::scope("/v1")
                 .service(catalog::list_products)
                 .service(me::get_me)
+                .service(jobs::list_jobs)
                 .service(accounts::create_account)
                 .service(accounts::list_accounts)
                 // Everything about one account lives under its prefix: the router matches the

@@ -459,3 +459,58 @@ async fn completed_idempotency_keys_are_purged_after_a_day() {
     run_due(&engine, &worker("w1")).await.unwrap();
     assert_eq!(keys().await, 0);
 }
+
+#[actix_web::test]
+async fn a_job_that_keeps_failing_is_parked_with_its_error_for_admins_and_metrics() {
+    let app = TestApp::spawn().await;
+    let now = at("2026-12-01", 0);
+    app.clock.set(now);
+    // A trial warning for a subscription that does not exist: it can never succeed.
+    app.sql(
+        "INSERT INTO jobs (id, kind, dedupe_key, subject_id, due_at, run_at, created_at) \
+         VALUES ('00000000-0000-4000-8000-00000000abcd', 'trial_will_end', 'broken', \
+                 gen_random_uuid(), '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z', now())",
+    )
+    .await;
+    let engine = Engine::of(&app.state);
+    let mut clock = now;
+    for _ in 0..jobs::MAX_ATTEMPTS {
+        run_due(&engine, &worker("w1")).await.unwrap();
+        clock += Duration::hours(2);
+        app.clock.set(clock);
+    }
+    let failed = app.get("/v1/jobs?status=failed", &app.admin()).await;
+    failed.assert_status(200);
+    let data = failed.body["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1, "{}", failed.body);
+    assert_eq!(data[0]["id"], "00000000-0000-4000-8000-00000000abcd");
+    assert_eq!(data[0]["attempts"], jobs::MAX_ATTEMPTS);
+    assert!(
+        data[0]["last_error"].as_str().unwrap().contains("not-found"),
+        "{}",
+        data[0]
+    );
+    // Not retried any more.
+    app.clock.set(clock + Duration::days(1));
+    run_due(&engine, &worker("w1")).await.unwrap();
+    let still = app.get("/v1/jobs?status=failed", &app.admin()).await;
+    assert_eq!(still.body["data"][0]["attempts"], jobs::MAX_ATTEMPTS);
+    for token in [app.support(), app.representative("rep-1")] {
+        app.get("/v1/jobs", &token)
+            .await
+            .assert_problem(403, "forbidden");
+    }
+    app.get("/v1/jobs?status=sleeping", &app.admin())
+        .await
+        .assert_problem(422, "validation-failed");
+
+    let mut conn = app.state.pool.get().await.unwrap();
+    let stats = jobs::stats(&mut conn, clock).await.unwrap();
+    assert_eq!(stats.failed, 1);
+    app.state.metrics.set_jobs(&stats);
+    let metrics = app
+        .send(actix_web::http::Method::GET, "/metrics", None, None)
+        .await;
+    let text = String::from_utf8_lossy(&metrics.raw);
+    assert!(text.contains("\nbilling_jobs_failed 1\n"), "{text}");
+}

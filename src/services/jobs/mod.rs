@@ -11,6 +11,7 @@
 //! - `run.rs` does one job of each kind.
 //! - `worker.rs` is the loop `serve` and `billing-center worker` run.
 
+pub mod admin;
 pub mod run;
 pub mod sweep;
 pub mod worker;

@@ -2,9 +2,13 @@
 //! instance at once (`serve` runs it unless `JOBS=off`; `billing-center worker` runs only
 //! it). Nothing is remembered between rounds: the jobs table is the whole state.
 
-use chrono::Duration;
+use std::collections::BTreeMap;
 
-use super::{claim, fail, run, stats, sweep};
+use chrono::Duration;
+use futures_util::StreamExt;
+use uuid::Uuid;
+
+use super::{Job, claim, fail, run, stats, sweep};
 use crate::error::ApiResult;
 use crate::services::engine::Engine;
 
@@ -16,6 +20,8 @@ pub struct WorkerOptions {
     pub lease: Duration,
     /// Jobs claimed at once.
     pub batch: i32,
+    /// Subjects worked on at once, each on its own connection (`JOB_CONCURRENCY`).
+    pub concurrency: usize,
 }
 
 impl WorkerOptions {
@@ -27,44 +33,64 @@ impl WorkerOptions {
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             ),
             lease: Duration::seconds(lease_seconds),
-            batch: 32,
+            batch: 64,
+            concurrency: 4,
         }
     }
 }
 
 /// Sweeps, then claims and runs jobs until none is due at the engine's "now"; returns how
 /// many ran to completion. A job that fails is recorded (retried later, or parked).
+///
+/// A claimed batch is split by subject: one subject's jobs run in due order, one after the
+/// other (a trial's warning before its expiry), while different subjects run side by side,
+/// each on its own connection.
 pub async fn run_due(engine: &Engine, options: &WorkerOptions) -> ApiResult<usize> {
-    let mut conn = engine.pool.get().await?;
     let mut completed = 0;
     loop {
         let now = engine.clock.now();
-        sweep::sweep(&mut conn, now).await?;
-        let claimed = claim(&mut conn, &options.id, now, options.lease, options.batch).await?;
+        let claimed = {
+            let mut conn = engine.pool.get().await?;
+            sweep::sweep(&mut conn, now).await?;
+            claim(&mut conn, &options.id, now, options.lease, options.batch).await?
+        };
         if claimed.is_empty() {
             return Ok(completed);
         }
-        for job in &claimed {
-            match run::run(engine, &mut conn, job, &options.id).await {
-                Ok(()) => {
-                    completed += 1;
-                    engine.metrics.job_run(job.kind.as_str(), "succeeded");
-                }
-                Err(error) => {
-                    tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %error, "job failed");
-                    engine.metrics.job_run(job.kind.as_str(), "failed");
-                    fail(
-                        &mut conn,
-                        job,
-                        &options.id,
-                        engine.clock.now(),
-                        &error.to_string(),
-                    )
-                    .await?;
-                }
+        // Claimed in due order; a subject's jobs keep that order in its group.
+        let mut by_subject: BTreeMap<Uuid, Vec<Job>> = BTreeMap::new();
+        for job in claimed {
+            by_subject.entry(job.subject_id.unwrap_or(job.id)).or_default().push(job);
+        }
+        let results: Vec<ApiResult<usize>> = futures_util::stream::iter(by_subject.into_values())
+            .map(|jobs| run_in_order(engine, options, jobs))
+            .buffer_unordered(options.concurrency.max(1))
+            .collect()
+            .await;
+        for result in results {
+            completed += result?;
+        }
+    }
+}
+
+/// Runs one subject's jobs in due order on one connection.
+async fn run_in_order(engine: &Engine, options: &WorkerOptions, jobs: Vec<Job>) -> ApiResult<usize> {
+    let mut conn = engine.pool.get().await?;
+    let mut completed = 0;
+    for job in &jobs {
+        match run::run(engine, &mut conn, job, &options.id).await {
+            Ok(()) => {
+                completed += 1;
+                engine.metrics.job_run(job.kind.as_str(), "succeeded");
+            }
+            Err(error) => {
+                tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %error, "job failed");
+                engine.metrics.job_run(job.kind.as_str(), "failed");
+                fail(&mut conn, job, &options.id, engine.clock.now(), &error.to_string()).await?;
             }
         }
     }
+    Ok(completed)
 }
 
 /// Runs [`run_due`] every `interval` until the process stops, and refreshes the job gauges.
