@@ -29,6 +29,7 @@ pub enum CartItemInput {
     Change {
         subscription_id: Uuid,
         /// Plan code of the subscription's product.
+        #[schema(example = "premium")]
         plan: Option<String>,
         #[schema(minimum = 1, maximum = 10000)]
         quantity: Option<i32>,
@@ -37,8 +38,10 @@ pub enum CartItemInput {
     /// Buy a product that has no active subscription (e.g. after a trial).
     Subscribe {
         /// Product code.
+        #[schema(example = "gotoassist-service-desk")]
         product: String,
         /// Plan code.
+        #[schema(example = "starter")]
         plan: String,
         #[schema(minimum = 1, maximum = 10000)]
         quantity: i32,
@@ -50,6 +53,7 @@ pub enum CartItemInput {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CartItemPatch {
+    #[schema(example = "premium")]
     pub plan: Option<String>,
     #[schema(minimum = 1, maximum = 10000)]
     pub quantity: Option<i32>,
@@ -167,8 +171,10 @@ pub struct CartItemView {
     /// `change` or `subscribe`.
     #[serde(rename = "type")]
     pub kind: ItemKind,
+    #[schema(example = "gotoassist-rs-v4")]
     pub product: String,
     pub subscription_id: Option<Uuid>,
+    #[schema(example = "premium")]
     pub plan: String,
     pub billing_frequency: BillingFrequency,
     pub quantity: i32,
