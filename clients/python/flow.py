@@ -22,8 +22,8 @@ from billing_center_client.api.subscriptions import list_subscriptions
 from billing_center_client.api.users import create_user, list_users
 from billing_center_client.models import (
     AssignmentView,
-    CartItemInputType0,
-    CartItemInputType0Type,
+    CartItemChange,
+    CartItemChangeType,
     CartView,
     CheckoutInput,
     CreateUser,
@@ -58,7 +58,9 @@ def ok(step: str, response: Response[T | Problem], expected: type[T]) -> T:
     if isinstance(parsed, Problem):
         raise AssertionError(f"{step}: HTTP {response.status_code}, {parsed.code}: {parsed.detail}")
     if not isinstance(parsed, expected):
-        raise AssertionError(f"{step}: HTTP {response.status_code}, unexpected body {response.content!r}")
+        raise AssertionError(
+            f"{step}: HTTP {response.status_code}, unexpected body {response.content!r}"
+        )
     print(f"ok  {step} (HTTP {response.status_code})")
     return parsed
 
@@ -77,7 +79,9 @@ def problem(step: str, response: Response[T | Problem], status: int, code: str) 
 
 def main() -> None:
     account_id = UUID(env("ACCOUNT_ID"))
-    client = AuthenticatedClient(base_url=env("BASE_URL"), token=env("TOKEN"), raise_on_unexpected_status=True)
+    client = AuthenticatedClient(
+        base_url=env("BASE_URL"), token=env("TOKEN"), raise_on_unexpected_status=True
+    )
 
     # 1. The account's subscriptions.
     subscriptions = ok(
@@ -95,8 +99,8 @@ def main() -> None:
 
     # 2. A change in the cart: one licence more, on Premium, keeping the billing frequency the
     # subscription has (a response enum sent back as a request value).
-    change = CartItemInputType0(
-        type_=CartItemInputType0Type.CHANGE,
+    change = CartItemChange(
+        type_=CartItemChangeType.CHANGE,
         subscription_id=subscription.id,
         plan="premium",
         quantity=subscription.quantity + 1,
@@ -110,9 +114,14 @@ def main() -> None:
     check(cart.item_count == 1, "one item in the cart")
 
     # 3. The checkout summary.
-    quote = ok("read the checkout summary", get_quote.sync_detailed(account_id, client=client), QuoteView)
+    quote = ok(
+        "read the checkout summary", get_quote.sync_detailed(account_id, client=client), QuoteView
+    )
     check(quote.items[0].quantity == subscription.quantity + 1, "quoted licences")
-    check(re.fullmatch(r"-?\d+\.\d{2}", quote.total_due) is not None, f"total_due is money: {quote.total_due}")
+    check(
+        re.fullmatch(r"-?\d+\.\d{2}", quote.total_due) is not None,
+        f"total_due is money: {quote.total_due}",
+    )
     check(quote.requirements == [], "nothing required before checkout")
 
     # 4. The order, exactly once per Idempotency-Key, charged as reviewed (If-Match).
@@ -120,14 +129,20 @@ def main() -> None:
 
     def place_order() -> Response[OrderView | Problem]:
         return checkout_cart.sync_detailed(
-            account_id, client=client, body=CheckoutInput(), idempotency_key=key, if_match=quote.quote_etag
+            account_id,
+            client=client,
+            body=CheckoutInput(),
+            idempotency_key=key,
+            if_match=quote.quote_etag,
         )
 
     order = ok("place the order", place_order(), OrderView)
     check(order.status == OrderStatus.COMPLETED, f"order completed, is {order.status}")
     check(order.total_due == quote.total_due, "charged what was reviewed")
     replayed = place_order()
-    check(ok("place the order again, same key", replayed, OrderView).id == order.id, "the same order")
+    check(
+        ok("place the order again, same key", replayed, OrderView).id == order.id, "the same order"
+    )
     check(replayed.headers.get("Idempotent-Replayed") == "true", "marked replayed")
     licenses = [s for s in order.subscriptions if s.subscription_id == subscription.id]
     check(len(licenses) == 1 and licenses[0].licenses_unassigned > 0, "licences to assign")
@@ -147,7 +162,9 @@ def main() -> None:
     first = users.data[0]
     problem(
         "add a user whose email is taken",
-        create_user.sync_detailed(account_id, client=client, body=CreateUser(name=first.name, email=first.email)),
+        create_user.sync_detailed(
+            account_id, client=client, body=CreateUser(name=first.name, email=first.email)
+        ),
         409,
         "duplicate-email",
     )
@@ -156,7 +173,9 @@ def main() -> None:
         add_cart_item.sync_detailed(
             account_id,
             client=client,
-            body=CartItemInputType0(type_=CartItemInputType0Type.CHANGE, subscription_id=subscription.id, quantity=1),
+            body=CartItemChange(
+                type_=CartItemChangeType.CHANGE, subscription_id=subscription.id, quantity=1
+            ),
         ),
         409,
         "licenses-in-use",
@@ -171,7 +190,9 @@ def main() -> None:
         add_cart_item.sync_detailed(
             account_id,
             client=client,
-            body=CartItemInputType0(type_=CartItemInputType0Type.CHANGE, subscription_id=subscription.id, quantity=0),
+            body=CartItemChange(
+                type_=CartItemChangeType.CHANGE, subscription_id=subscription.id, quantity=0
+            ),
         ),
         422,
         "validation-failed",

@@ -26,6 +26,7 @@ pub use edit::{add_item, delete_item, patch_item};
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum CartItemInput {
     /// Change an active subscription: a new plan and/or quantity and/or billing frequency.
+    #[schema(title = "CartItemChange")]
     Change {
         subscription_id: Uuid,
         /// Plan code of the subscription's product.
@@ -36,6 +37,7 @@ pub enum CartItemInput {
         billing_frequency: Option<BillingFrequency>,
     },
     /// Buy a product that has no active subscription (e.g. after a trial).
+    #[schema(title = "CartItemSubscribe")]
     Subscribe {
         /// Product code.
         #[schema(example = "gotoassist-service-desk")]
