@@ -27,6 +27,7 @@ pub struct PlanView {
     #[schema(example = "Premium")]
     pub name: String,
     /// Higher rank = more features.
+    #[schema(example = 2)]
     pub rank: i32,
     #[schema(example = json!(["Unattended access", "Remote support sessions", "File transfer", "Mobile device support", "Session recording"]))]
     pub features: Vec<String>,

@@ -33,6 +33,7 @@ pub struct SubscriptionView {
     pub plan: String,
     pub billing_frequency: BillingFrequency,
     /// Licences, 1..=10000.
+    #[schema(example = 5)]
     pub quantity: i32,
     pub status: SubscriptionStatus,
     pub current_period_start: Option<NaiveDate>,
@@ -44,9 +45,11 @@ pub struct SubscriptionView {
     pub currency: Currency,
     /// The trial's last day.
     pub trial_ends_on: Option<NaiveDate>,
+    #[schema(example = 2)]
     pub licenses_assigned: i32,
     /// What the caller may do now (`subscribe`, `edit`, `assign_licenses`).
     pub actions: Vec<SubscriptionAction>,
+    #[schema(example = 1)]
     pub version: i32,
 }
 

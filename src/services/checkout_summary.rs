@@ -48,6 +48,7 @@ pub struct QuoteItemView {
     #[schema(example = "premium")]
     pub plan: String,
     pub billing_frequency: BillingFrequency,
+    #[schema(example = 8)]
     pub quantity: i32,
     pub subscription_id: Option<Uuid>,
     /// The new billing period starts today.
@@ -71,6 +72,7 @@ pub struct QuoteView {
     pub date: NaiveDate,
     pub currency: Currency,
     pub cart_id: Uuid,
+    #[schema(example = 2)]
     pub cart_version: i32,
     pub items: Vec<QuoteItemView>,
     #[schema(value_type = String, example = "3647.33")]

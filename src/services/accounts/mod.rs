@@ -100,7 +100,7 @@ pub struct PatchAccount {
     #[schema(value_type = Option<String>, max_length = 200, example = "rep-jane-doe")]
     pub representative_id: Option<Option<String>>,
     /// Days an invoice is due after it is issued; admin or representative.
-    #[schema(minimum = 0, maximum = 365)]
+    #[schema(minimum = 0, maximum = 365, example = 30)]
     pub payment_terms_days: Option<i32>,
     /// Require a purchase order number on every order; admin or representative.
     pub po_required: Option<bool>,

@@ -68,9 +68,11 @@ pub struct AccountView {
     #[schema(value_type = String, example = "0.00")]
     pub credit_balance: Decimal,
     /// Days an invoice is due after it is issued (orders settled by invoice).
+    #[schema(example = 30)]
     pub payment_terms_days: i32,
     /// Orders must name a purchase order number.
     pub po_required: bool,
+    #[schema(example = 3)]
     pub version: i32,
     pub created_at: DateTime<Utc>,
 }

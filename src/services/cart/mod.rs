@@ -32,7 +32,7 @@ pub enum CartItemInput {
         /// Plan code of the subscription's product.
         #[schema(example = "premium")]
         plan: Option<String>,
-        #[schema(minimum = 1, maximum = 10000)]
+        #[schema(minimum = 1, maximum = 10000, example = 8)]
         quantity: Option<i32>,
         billing_frequency: Option<BillingFrequency>,
     },
@@ -45,7 +45,7 @@ pub enum CartItemInput {
         /// Plan code.
         #[schema(example = "starter")]
         plan: String,
-        #[schema(minimum = 1, maximum = 10000)]
+        #[schema(minimum = 1, maximum = 10000, example = 3)]
         quantity: i32,
         billing_frequency: BillingFrequency,
     },
@@ -57,7 +57,7 @@ pub enum CartItemInput {
 pub struct CartItemPatch {
     #[schema(example = "premium")]
     pub plan: Option<String>,
-    #[schema(minimum = 1, maximum = 10000)]
+    #[schema(minimum = 1, maximum = 10000, example = 10)]
     pub quantity: Option<i32>,
     pub billing_frequency: Option<BillingFrequency>,
 }
@@ -179,6 +179,7 @@ pub struct CartItemView {
     #[schema(example = "premium")]
     pub plan: String,
     pub billing_frequency: BillingFrequency,
+    #[schema(example = 8)]
     pub quantity: i32,
 }
 
@@ -188,8 +189,10 @@ pub struct CartView {
     /// `open`, or `checking_out` while an order is being placed from it.
     pub status: CartStatus,
     /// Bumped by every edit; also the `ETag`.
+    #[schema(example = 2)]
     pub version: i32,
     /// Lets a portal offer "Add to cart" instead of "Checkout" when items are waiting.
+    #[schema(example = 1)]
     pub item_count: usize,
     pub items: Vec<CartItemView>,
 }

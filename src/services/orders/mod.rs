@@ -36,6 +36,7 @@ pub struct OrderItemView {
     #[schema(example = "premium")]
     pub plan: String,
     pub billing_frequency: BillingFrequency,
+    #[schema(example = 8)]
     pub quantity: i32,
     pub subscription_id: Uuid,
     pub period_start: NaiveDate,
@@ -53,8 +54,11 @@ pub struct OrderItemView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LicenseStatus {
     pub subscription_id: Uuid,
+    #[schema(example = 8)]
     pub quantity: i32,
+    #[schema(example = 2)]
     pub licenses_assigned: i32,
+    #[schema(example = 6)]
     pub licenses_unassigned: i32,
 }
 

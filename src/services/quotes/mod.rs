@@ -42,7 +42,7 @@ pub use send::create;
 #[serde(deny_unknown_fields)]
 pub struct CreateQuote {
     /// Days the quote stays open, counting today (default 30).
-    #[schema(minimum = 1, maximum = 365)]
+    #[schema(minimum = 1, maximum = 365, example = 30)]
     pub valid_for_days: Option<i64>,
     /// A message to the customer.
     #[schema(
