@@ -12,6 +12,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod payments;
@@ -29,7 +30,7 @@ use utoipa_actix_web::AppExt;
 use crate::auth::jwt::JwtVerifier;
 use crate::clock::Clock;
 use crate::db::DbPool;
-use crate::http::metrics::Metrics;
+use crate::metrics::Metrics;
 use crate::payments::PaymentGateway;
 use crate::services::catalog::CatalogCache;
 
@@ -45,6 +46,8 @@ pub struct AppState {
     pub catalog: CatalogCache,
     /// ISO country of the seller, for VAT (SPEC §6).
     pub seller_country: String,
+    /// CORS origins and the rate per caller.
+    pub http: Arc<http::HttpPolicy>,
 }
 
 /// The whole application: routes, extractor error handling, observability, OpenAPI and
@@ -60,6 +63,7 @@ pub fn build_app(
         InitError = (),
     >,
 > {
+    let state_http = state.http.clone();
     let (app, api) = App::new()
         .into_utoipa_app()
         .openapi(openapi::base())
@@ -70,6 +74,10 @@ pub fn build_app(
         .configure(http::routes)
         .split_for_parts();
     let api = openapi::finish(api);
+    let cors = middleware::Condition::new(
+        !state_http.cors_allowed_origins.is_empty(),
+        state_http.cors(),
+    );
     let known_routes = http::fallback::KnownRoutes::from_openapi(&api);
     app.app_data(web::Data::new(known_routes))
         .service(http::ops::swagger_ui(api))
@@ -78,6 +86,8 @@ pub fn build_app(
         .wrap(middleware::from_fn(
             http::fallback::reject_non_canonical_ids,
         ))
+        // Outside the id check, so a preflight is answered before any route rule.
+        .wrap(cors)
         .wrap(middleware::from_fn(http::middleware::security_headers))
         .wrap(middleware::from_fn(http::middleware::observe))
 }

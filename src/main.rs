@@ -7,7 +7,7 @@ use billing_center::auth::Role;
 use billing_center::auth::jwt::JwtVerifier;
 use billing_center::clock::{Clock, SystemClock};
 use billing_center::config::Settings;
-use billing_center::http::metrics::Metrics;
+use billing_center::metrics::Metrics;
 use billing_center::payments::TestGateway;
 use billing_center::services::catalog::{self, CatalogCache};
 use billing_center::{AppState, build_app, db, seed, telemetry};
@@ -184,7 +184,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         let mut conn = pool.get().await.map_err(|e| e.to_string())?;
         catalog::load(&mut conn).await.map_err(|e| e.to_string())?
     };
-    let metrics = Arc::new(Metrics::new().with_queries(pool.queries().clone()));
+    let metrics = Arc::new(Metrics::new().with_pool(pool.clone()));
     let state = AppState {
         pool,
         jwt: Arc::new(JwtVerifier::from_settings(&settings.jwt).map_err(|e| e.to_string())?),
@@ -193,6 +193,15 @@ async fn serve(settings: Settings) -> Result<(), String> {
         metrics,
         catalog: CatalogCache::new(catalog),
         seller_country: settings.seller_country.clone(),
+        http: Arc::new(billing_center::http::HttpPolicy {
+            cors_allowed_origins: settings.cors_allowed_origins.clone(),
+            rate_limiter: settings.rate_limit.map(|limit| {
+                billing_center::http::rate_limit::CallerRateLimiter::new(
+                    limit.per_second,
+                    limit.burst,
+                )
+            }),
+        }),
     };
     // Orders whose request stopped half-way (a crash between payment and completion) are
     // finished, or given back, before new requests arrive.

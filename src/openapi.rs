@@ -124,6 +124,13 @@ pub fn finish(mut api: OpenApiDoc) -> OpenApiDoc {
             }
             add(
                 op,
+                "429",
+                "`rate-limited`: this token sent more requests than its rate allows; wait for \
+                 `Retry-After` seconds (`RateLimit-Limit`, `RateLimit-Remaining` and \
+                 `RateLimit-Reset` say where the caller stands)",
+            );
+            add(
+                op,
                 "500",
                 "`internal-error`: logged; the body reveals nothing internal",
             );

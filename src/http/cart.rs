@@ -247,8 +247,35 @@ pub async fn checkout_cart(
         header_text("if-match"),
         body.into_inner(),
     )
-    .await?;
-    Ok(order_placed(outcome))
+    .await;
+    Ok(order_placed(count_order_request(
+        &state, "checkout", outcome,
+    )?))
+}
+
+/// Counts how a request that places an order ended (`/metrics`): placed (and the order by
+/// its settlement and source), replayed, or the problem code that refused it.
+pub fn count_order_request(
+    state: &AppState,
+    operation: &str,
+    outcome: ApiResult<checkout::CheckoutOutcome>,
+) -> ApiResult<checkout::CheckoutOutcome> {
+    let label = match &outcome {
+        Ok(placed) if placed.replayed => "replayed",
+        Ok(placed) => {
+            let settlement = placed.body["settlement"].as_str().unwrap_or("unknown");
+            let source = if operation == "checkout" {
+                "cart"
+            } else {
+                "quote"
+            };
+            state.metrics.order_placed(settlement, source);
+            "placed"
+        }
+        Err(refused) => refused.code.as_str(),
+    };
+    state.metrics.order_request(operation, label);
+    outcome
 }
 
 /// The response to a request that places an order (checkout, quote acceptance): the order,

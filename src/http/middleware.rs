@@ -13,6 +13,7 @@ use tracing::Instrument;
 
 use crate::AppState;
 use crate::http::fallback::KnownRoutes;
+use crate::http::rate_limit::RateLimitStatus;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -69,6 +70,14 @@ pub async fn observe(
         metrics.observe(&method, &route, status.as_u16(), elapsed.as_secs_f64());
     }
     result.map(|mut response| {
+        let rate = response
+            .request()
+            .extensions()
+            .get::<RateLimitStatus>()
+            .copied();
+        if let Some(rate) = rate {
+            rate.apply_to(&mut response);
+        }
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response
                 .headers_mut()

@@ -9,16 +9,63 @@ pub mod catalog;
 pub mod events;
 pub mod extract;
 pub mod fallback;
-pub mod metrics;
+pub mod me;
 pub mod middleware;
 pub mod ops;
 pub mod orders;
 pub mod purchase_orders;
 pub mod quotes;
+pub mod rate_limit;
 pub mod subscriptions;
 pub mod users;
 
 use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::http::rate_limit::CallerRateLimiter;
+
+/// What the HTTP edge enforces beside authentication: the browser origins allowed to call
+/// the API (CORS; none by default) and the rate per caller (none when unset).
+#[derive(Default)]
+pub struct HttpPolicy {
+    pub cors_allowed_origins: Vec<String>,
+    pub rate_limiter: Option<CallerRateLimiter>,
+}
+
+impl HttpPolicy {
+    /// CORS for the configured origins: the methods and headers the API uses, and the
+    /// response headers a browser client needs to read (`ETag`, `Location`, request id,
+    /// replay and rate-limit headers). Tokens travel in `Authorization`, never in cookies,
+    /// so credentials mode stays off.
+    pub fn cors(&self) -> actix_cors::Cors {
+        let mut cors = actix_cors::Cors::default()
+            .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+            .allowed_headers([
+                "authorization",
+                "content-type",
+                "idempotency-key",
+                "if-match",
+                "x-request-id",
+            ])
+            .expose_headers([
+                "etag",
+                "location",
+                "x-request-id",
+                "idempotent-replayed",
+                "retry-after",
+                "ratelimit-limit",
+                "ratelimit-remaining",
+                "ratelimit-reset",
+            ])
+            .max_age(3600)
+            // A request from another origin is still served (a server-side client sends
+            // an Origin too); the browser withholds the answer when no header allows it.
+            .block_on_origin_mismatch(false);
+        for origin in &self.cors_allowed_origins {
+            cors = cors.allowed_origin(origin);
+        }
+        cors
+    }
+}
 
 /// Every route of the API. Registering a handler here is what puts it in the OpenAPI
 /// document, so the document cannot list a route that does not exist, nor miss one.
@@ -29,6 +76,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(
             utoipa_actix_web::scope("/v1")
                 .service(catalog::list_products)
+                .service(me::get_me)
                 .service(accounts::create_account)
                 .service(accounts::list_accounts)
                 // Everything about one account lives under its prefix: the router matches the

@@ -51,8 +51,8 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, Api
 
 /// Prometheus metrics
 ///
-/// Prometheus text exposition: requests by route and status, a latency histogram by route, and
-/// the database statement and transaction counters. Needs no token.
+/// Prometheus text exposition (format 0.0.4): requests and latency by route, the process, the
+/// database pool and its statements, orders placed and order request outcomes. Needs no token.
 #[utoipa::path(
     tag = "ops",
     security(()),
@@ -61,7 +61,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, Api
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .content_type(crate::metrics::CONTENT_TYPE)
         .body(state.metrics.render())
 }
 

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{ApiResult, Problem};
-use crate::http::cart::order_placed;
+use crate::http::cart::{count_order_request, order_placed};
 use crate::http::extract::Json;
 use crate::pagination::{List, ListParams};
 use crate::services::Caller;
@@ -165,8 +165,12 @@ pub async fn accept_quote(
         if_match,
         body.into_inner(),
     )
-    .await?;
-    Ok(order_placed(outcome))
+    .await;
+    Ok(order_placed(count_order_request(
+        &state,
+        "quote_acceptance",
+        outcome,
+    )?))
 }
 
 /// Reject a quote

@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod input;
 pub mod invoice_payments;
 pub mod licenses;
+pub mod me;
 pub mod numbering;
 pub mod orders;
 pub mod purchase_orders;

@@ -12,7 +12,8 @@ use billing_center::auth::Role;
 use billing_center::auth::jwt::JwtVerifier;
 use billing_center::clock::{Clock, FixedClock};
 use billing_center::config::{JwtKeySource, JwtSettings};
-use billing_center::http::metrics::Metrics;
+use billing_center::http::HttpPolicy;
+use billing_center::metrics::Metrics;
 use billing_center::payments::TestGateway;
 use billing_center::services::catalog::{self, CatalogCache};
 use billing_center::{AppState, build_app, db};
@@ -115,6 +116,11 @@ impl TestApp {
     }
 
     pub async fn spawn_with(jwt: JwtSettings) -> TestApp {
+        TestApp::spawn_with_policy(jwt, HttpPolicy::default()).await
+    }
+
+    /// An app with CORS origins or a rate limit (none in the other tests).
+    pub async fn spawn_with_policy(jwt: JwtSettings, http_policy: HttpPolicy) -> TestApp {
         let database = TestDatabase::create().await;
         let pool = db::build_pool(&database.url, 24).expect("pool");
         let catalog = {
@@ -123,7 +129,7 @@ impl TestApp {
         };
         let clock = FixedClock::new(default_now());
         let gateway = Arc::new(TestGateway::new());
-        let metrics = Arc::new(Metrics::new().with_queries(pool.queries().clone()));
+        let metrics = Arc::new(Metrics::new().with_pool(pool.clone()));
         let state = AppState {
             pool,
             jwt: Arc::new(JwtVerifier::from_settings(&jwt).expect("jwt keys")),
@@ -132,6 +138,7 @@ impl TestApp {
             metrics,
             catalog: CatalogCache::new(catalog),
             seller_country: "IE".into(),
+            http: Arc::new(http_policy),
         };
         let service = rc_service(test::init_service(build_app(state.clone())).await);
         let minter = JwtVerifier::from_settings(&hs256_settings()).expect("minter");

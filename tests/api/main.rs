@@ -13,6 +13,7 @@ mod catalog;
 mod checkout;
 mod constraints;
 mod corporate;
+mod edge;
 mod enums;
 mod errors;
 mod faults;

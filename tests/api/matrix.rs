@@ -305,6 +305,46 @@ async fn tenant_routes_follow_the_role_rules() {
             .await
             .assert_status(200);
 
+        // Every role may ask who it is; a contact learns its account and whether its role
+        // fits the account's kind, a representative how many accounts it has.
+        let me = f.app.get("/v1/me", &caller.token).await;
+        me.assert_status(200);
+        assert_eq!(me.body["role"], json!(caller.role), "{}", caller.name);
+        let (reach, in_reach) = match caller.role {
+            Role::BillingContact | Role::CorporateContact => ("own_account", json!(1)),
+            Role::Representative if caller.reach[1] == Reach::Yes => {
+                ("assigned_accounts", json!(1))
+            }
+            Role::Representative => ("assigned_accounts", json!(0)),
+            Role::Support => ("self_service_accounts", Value::Null),
+            Role::Admin => ("tenant", Value::Null),
+        };
+        assert_eq!(me.body["reach"], reach, "{}", caller.name);
+        assert_eq!(me.body["accounts_in_reach"], in_reach, "{}", caller.name);
+        if caller.role.is_contact() {
+            let fits = !caller
+                .reach
+                .iter()
+                .any(|r| matches!(r, Reach::CorporatePortal | Reach::BillingCenter));
+            assert_eq!(
+                me.body["account"]["role_fits"],
+                json!(fits),
+                "{}",
+                caller.name
+            );
+            let own = if caller.reach.contains(&Reach::CorporatePortal)
+                || caller.reach[1] == Reach::Yes
+            {
+                ("corporate", "corporate_billing_portal")
+            } else {
+                ("self_service", "billing_center")
+            };
+            assert_eq!(me.body["account"]["kind"], own.0, "{}", caller.name);
+            assert_eq!(me.body["account"]["portal"], own.1, "{}", caller.name);
+        } else {
+            assert_eq!(me.body["account"], Value::Null, "{}", caller.name);
+        }
+
         let response = f
             .app
             .post("/v1/accounts", &caller.token, new_account())

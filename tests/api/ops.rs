@@ -27,6 +27,115 @@ async fn health_readiness_and_metrics() {
         "{text}"
     );
     assert!(text.contains("http_request_duration_seconds_bucket"));
+    assert_eq!(
+        metrics.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+}
+
+/// What a Prometheus scraper reads: every family typed, the request counter with samples
+/// under its own name, the process, the pool and the business counters.
+#[actix_web::test]
+async fn a_prometheus_parser_reads_every_family_typed() {
+    let app = TestApp::spawn().await;
+    let account = app.self_service_account().await;
+    let subscription = app
+        .import_active(account, "standard", "monthly", 5, "2026-11-17")
+        .await;
+    let contact = app.contact(account);
+    app.add_item(
+        account,
+        &contact,
+        serde_json::json!({"type": "change", "subscription_id": subscription, "quantity": 7}),
+    )
+    .await
+    .assert_status(200);
+    // No card on file: refused, then placed once a card is attached.
+    app.checkout(account, &contact, Some("k-1"), None, serde_json::json!({}))
+        .await
+        .assert_status(422);
+    app.attach_card(account, "tok_visa").await;
+    app.checkout(account, &contact, Some("k-1"), None, serde_json::json!({}))
+        .await
+        .assert_status(201);
+    app.checkout(account, &contact, Some("k-1"), None, serde_json::json!({}))
+        .await
+        .assert_status(201);
+
+    let response = app.send(Method::GET, "/metrics", None, None).await;
+    let text = String::from_utf8_lossy(&response.raw).into_owned();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+        .expect("a valid exposition");
+    let untyped: Vec<&str> = scrape
+        .samples
+        .iter()
+        .filter(|s| matches!(s.value, prometheus_parse::Value::Untyped(_)))
+        // This parser leaves a histogram's `_sum` and `_count` untyped; the format makes
+        // them part of the histogram family declared above them.
+        .filter(|s| {
+            let family = s
+                .metric
+                .strip_suffix("_sum")
+                .or_else(|| s.metric.strip_suffix("_count"));
+            !family.is_some_and(|f| text.contains(&format!("# TYPE {f} histogram\n")))
+        })
+        .map(|s| s.metric.as_str())
+        .collect();
+    assert!(untyped.is_empty(), "untyped series: {untyped:?}\n{text}");
+    let value = |metric: &str, labels: &[(&str, &str)]| -> Option<f64> {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == metric && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => f64::NAN,
+            })
+    };
+    assert!(
+        value("http_requests_total", &[("status", "201")]).is_some_and(|v| v >= 1.0),
+        "{text}"
+    );
+    for (outcome, count) in [
+        ("payment-method-required", 1.0),
+        ("placed", 1.0),
+        ("replayed", 1.0),
+    ] {
+        assert_eq!(
+            value(
+                "billing_order_requests_total",
+                &[("operation", "checkout"), ("outcome", outcome)]
+            ),
+            Some(count),
+            "{outcome}: {text}"
+        );
+    }
+    assert_eq!(
+        value(
+            "billing_orders_placed_total",
+            &[("settlement", "card"), ("source", "cart")]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        value("process_cpu_seconds_total", &[]).is_some(),
+        "whole seconds: present, maybe 0 this early: {text}"
+    );
+    for gauge in [
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "db_pool_connections",
+        "db_pool_max_connections",
+        "db_statements_total",
+    ] {
+        assert!(
+            value(gauge, &[]).is_some_and(|v| v > 0.0),
+            "{gauge}: {text}"
+        );
+    }
 }
 
 #[actix_web::test]
@@ -212,5 +321,8 @@ async fn the_pool_counts_statements_and_transactions_and_metrics_export_them() {
         )),
         "{text}"
     );
-    assert!(text.contains("# TYPE db_statements counter"), "{text}");
+    assert!(
+        text.contains("# TYPE db_statements_total counter\n"),
+        "{text}"
+    );
 }

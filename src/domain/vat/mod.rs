@@ -8,9 +8,12 @@
 //! - start with that state's VAT prefix, which is its ISO country code except for Greece
 //!   (`EL`, not `GR`); an ID from another state is a prefix mismatch, not a foreign ID;
 //! - have the state's format after the prefix (digits, letters, length);
-//! - carry a correct check digit for AT, BE, DE, ES, FR, IT, NL and PL. The other 19 states
-//!   are checked for format only, so a typo in their check digit passes: better than refusing
-//!   a real ID over a rule that is not implemented here.
+//! - carry a correct check digit: for AT, BE, DE, ES, FR, IT, NL and PL by our own rules
+//!   (`check_digits.rs`: stronger than the `vat_id_validator` crate for France's alphanumeric
+//!   keys, and with the Dutch sole-proprietor variant); for the other 19 states by the
+//!   `vat_id_validator` crate's — but only where the crate recognises the format we accept:
+//!   where it does not, the ID passes on its format alone, since refusing a real ID over a
+//!   rule we cannot vouch for is worse than missing a typo.
 //!
 //! The Netherlands has two check rules: the 11-test of the classic company number, and the
 //! mod-97 check over the whole ID (`NL…B…`) of the sole-proprietor IDs issued since 2020.
@@ -36,6 +39,9 @@ const MEMBER_STATES: [&str; 27] = [
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT",
     "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
 ];
+
+/// The states whose check digits `check_digits.rs` verifies; the others use the crate's.
+const OWN_CHECK_DIGITS: [&str; 8] = ["AT", "BE", "DE", "ES", "FR", "IT", "NL", "PL"];
 
 /// Why a VAT ID was refused, worded so the customer knows what to change.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -101,7 +107,13 @@ fn validate_member_state_id(state: &'static str, id: &str) -> Result<(), VatIdEr
             hint,
         });
     }
-    if check_digit_ok(state, number) {
+    let check_digit_ok = if OWN_CHECK_DIGITS.contains(&state) {
+        check_digit_ok(state, number)
+    } else {
+        let checked = vat_id_validator::check_vat_by_country(id, state);
+        !checked.is_valid_format || checked.is_valid
+    };
+    if check_digit_ok {
         Ok(())
     } else {
         Err(VatIdError::BadCheckDigit)

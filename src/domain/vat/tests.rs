@@ -304,3 +304,49 @@ fn a_valid_eu_id_on_a_non_eu_account_points_at_the_country() {
     assert_eq!(validate_vat_id("CH", "EL094279805"), Err(VatIdError::NotEu));
     assert!(VatIdError::NotEu.to_string().contains("account's country"));
 }
+
+#[test]
+fn a_changed_digit_in_a_format_only_state_is_caught_by_its_check_digit() {
+    // Every digit of every ID bumped by one: the states whose rule the crate has catch the
+    // change; count them so a weaker dependency shows up here.
+    let mut caught = 0;
+    let mut tried = 0;
+    let mut missed = Vec::new();
+    for &(country, id) in VALID_FORMAT_ONLY {
+        let last_digit = id.char_indices().filter(|(_, c)| c.is_ascii_digit()).last();
+        for (i, c) in id
+            .char_indices()
+            .skip(2)
+            .filter(|(_, c)| c.is_ascii_digit())
+        {
+            let bumped = char::from_digit((c.to_digit(10).unwrap_or(0) + 1) % 10, 10);
+            let mutated: String = id
+                .char_indices()
+                .map(|(j, original)| {
+                    if j == i {
+                        bumped.unwrap_or(original)
+                    } else {
+                        original
+                    }
+                })
+                .collect();
+            tried += 1;
+            match validate_vat_id(country, &mutated) {
+                Err(VatIdError::BadCheckDigit | VatIdError::BadFormat { .. }) => caught += 1,
+                Err(other) => panic!("{mutated}: {other}"),
+                Ok(_) => missed.push(mutated.clone()),
+            }
+            // The check digit itself changed is always caught.
+            if Some((i, c)) == last_digit {
+                assert!(
+                    validate_vat_id(country, &mutated).is_err(),
+                    "{mutated} was accepted"
+                );
+            }
+        }
+    }
+    println!("caught {caught} of {tried} one-digit changes; missed {missed:?}");
+    // Measured when the crate was adopted: 209 of 211 (a Bulgarian 10-digit and a Latvian
+    // ID each have one position their published rule does not weigh apart).
+    assert!(missed.len() <= 2, "caught {caught} of {tried}: {missed:?}");
+}

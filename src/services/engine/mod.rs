@@ -43,6 +43,7 @@ use crate::domain::order::{ItemKind, OrderStatus};
 use crate::domain::period::Period;
 use crate::domain::proration::Totals;
 use crate::error::{ApiError, ApiResult};
+use crate::metrics::Metrics;
 use crate::payments::{ChargeError, PaymentGateway};
 use crate::services::Caller;
 use crate::services::rules::ItemTarget;
@@ -55,6 +56,7 @@ pub struct Engine {
     pub clock: Arc<dyn Clock>,
     pub gateway: Arc<dyn PaymentGateway>,
     pub seller_country: String,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Engine {
@@ -65,6 +67,7 @@ impl Engine {
             clock: state.clock.clone(),
             gateway: state.gateway.clone(),
             seller_country: state.seller_country.clone(),
+            metrics: state.metrics.clone(),
         }
     }
 }

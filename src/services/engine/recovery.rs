@@ -80,11 +80,13 @@ pub async fn recover_pending_orders(engine: &Engine) -> ApiResult<usize> {
             .first(&mut conn)
             .await?;
         let number = order.number.clone();
+        let settlement = order.settlement;
         // Settled as the order's own facts say, whoever placed it and whatever reach they
         // have now; the events name the placer, the request id says it was recovery.
         match charge_and_finalise(engine, &mut conn, &caller, order).await {
             Ok(_) => {
                 settled += 1;
+                engine.metrics.order_placed(settlement.as_str(), "recovery");
                 tracing::info!(order = %order_id, %number, "recovery completed a pending order");
             }
             Err(outcome) if outcome.code.status().is_client_error() => {
