@@ -313,7 +313,7 @@ fn a_changed_digit_in_a_format_only_state_is_caught_by_its_check_digit() {
     let mut tried = 0;
     let mut missed = Vec::new();
     for &(country, id) in VALID_FORMAT_ONLY {
-        let last_digit = id.char_indices().filter(|(_, c)| c.is_ascii_digit()).last();
+        let last_digit = id.char_indices().rfind(|(_, c)| c.is_ascii_digit());
         for (i, c) in id
             .char_indices()
             .skip(2)
