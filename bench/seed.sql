@@ -19,10 +19,11 @@ SELECT bench_uuid(1, n), 'self_service', 'Bench ' || n, 'US', 'USD', 'Contact ' 
 FROM generate_series(1, :accounts) AS n;
 
 INSERT INTO subscriptions (id, account_id, product_id, plan_id, billing_frequency, quantity, status,
-                           current_period_start, current_period_end, period_amount, currency)
+                           current_period_start, current_period_end, period_amount, currency, billing_anchor_day)
 SELECT bench_uuid(2, n), bench_uuid(1, n), '00000000-0000-4000-8000-000000000001',
        '00000000-0000-4000-8001-000000000001', 'monthly', 10, 'active',
-       current_date - 10, (current_date - 10) + interval '1 month', 290.00, 'USD'
+       current_date - 10, (current_date - 10) + interval '1 month', 290.00, 'USD',
+       extract(day FROM current_date - 10)
 FROM generate_series(1, :accounts) AS n;
 
 INSERT INTO users (id, account_id, name, email)

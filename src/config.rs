@@ -82,6 +82,10 @@ pub struct Settings {
     /// `RATE_LIMIT_PER_SECOND` / `RATE_LIMIT_BURST`: requests per caller and instance;
     /// `None` when `RATE_LIMIT_PER_SECOND=0`.
     pub rate_limit: Option<RateLimitSettings>,
+    /// `JOBS=off`: `serve` runs no background jobs (run `billing-center worker` instead).
+    pub jobs_enabled: bool,
+    /// `JOB_LEASE_SECONDS`: how long a claimed job belongs to its worker (default 60).
+    pub job_lease_seconds: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,6 +240,19 @@ impl Settings {
             }
         };
 
+        let jobs_enabled = match var("JOBS").as_deref() {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(_) => return Err(config_error("JOBS", "must be `on` or `off`")),
+        };
+        let job_lease_seconds = match var("JOB_LEASE_SECONDS") {
+            None => 60,
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (5..=3600).contains(n))
+                .ok_or_else(|| config_error("JOB_LEASE_SECONDS", "must be 5..=3600"))?,
+        };
         let cors_allowed_origins = cors_origins_from_env()?;
         let rate_limit = rate_limit_from_env()?;
 
@@ -252,6 +269,8 @@ impl Settings {
             allow_dev_secret,
             cors_allowed_origins,
             rate_limit,
+            jobs_enabled,
+            job_lease_seconds,
         })
     }
 

@@ -10,6 +10,7 @@ use billing_center::config::Settings;
 use billing_center::metrics::Metrics;
 use billing_center::payments::TestGateway;
 use billing_center::services::catalog::{self, CatalogCache};
+use billing_center::services::jobs::worker::{self, WorkerOptions};
 use billing_center::{AppState, build_app, db, seed, telemetry};
 use clap::{Parser, Subcommand};
 use uuid::Uuid;
@@ -43,6 +44,8 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Run only the background jobs (renewals, trials, housekeeping), no HTTP server.
+    Worker,
 }
 
 fn main() -> ExitCode {
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Serve => run_async(serve(settings)),
         Command::Migrate => run_async(migrate(settings)),
         Command::SeedDemo => run_async(seed_demo(settings)),
+        Command::Worker => run_async(worker(settings)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -169,15 +173,15 @@ async fn seed_demo(settings: Settings) -> Result<(), String> {
     Ok(())
 }
 
-async fn serve(settings: Settings) -> Result<(), String> {
-    telemetry::init(settings.log_format, &settings.log_level);
+/// The application state both `serve` and `worker` run on.
+async fn app_state(settings: &Settings) -> Result<AppState, String> {
     if settings.jwt.using_development_secret {
         tracing::warn!(
             addr = %settings.bind_addr,
             "using the public development HS256 secret: never expose this server"
         );
     }
-    prepare_database(&settings).await?;
+    prepare_database(settings).await?;
     let pool = db::build_pool(&settings.database_url, settings.database_pool_size)
         .map_err(|e| e.to_string())?;
     let catalog = {
@@ -204,26 +208,48 @@ async fn serve(settings: Settings) -> Result<(), String> {
         }),
     };
     // Orders whose request stopped half-way (a crash between payment and completion) are
-    // finished, or given back, before new requests arrive.
+    // finished, or given back, before new requests arrive; then every minute by a job.
     match billing_center::services::checkout::recover_pending_orders(&state).await {
         Ok(0) => {}
         Ok(settled) => tracing::info!(settled, "pending orders recovered"),
         Err(e) => tracing::warn!(error = %e, "pending order recovery failed"),
     }
-    // And every 30 seconds, for orders whose client went away after a gateway outage.
-    let sweeper_state = state.clone();
-    actix_web::rt::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
-        every.tick().await;
-        loop {
-            every.tick().await;
-            if let Err(e) =
-                billing_center::services::checkout::recover_pending_orders(&sweeper_state).await
-            {
-                tracing::warn!(error = %e, "pending order sweep failed");
-            }
-        }
-    });
+    Ok(state)
+}
+
+fn spawn_worker(state: &AppState, settings: &Settings) {
+    let engine = billing_center::services::engine::Engine::of(state);
+    let options = WorkerOptions::new(settings.job_lease_seconds);
+    actix_web::rt::spawn(worker::run_forever(
+        engine,
+        options,
+        std::time::Duration::from_secs(1),
+    ));
+}
+
+/// Only the background jobs, until SIGINT or SIGTERM.
+async fn worker(settings: Settings) -> Result<(), String> {
+    telemetry::init(settings.log_format, &settings.log_level);
+    let state = app_state(&settings).await?;
+    spawn_worker(&state, &settings);
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| e.to_string())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    tracing::info!("worker stopping; a job cut short is taken over when its lease passes");
+    Ok(())
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    telemetry::init(settings.log_format, &settings.log_level);
+    let state = app_state(&settings).await?;
+    if settings.jobs_enabled {
+        spawn_worker(&state, &settings);
+    } else {
+        tracing::info!("JOBS=off: serving only; run `billing-center worker` for background jobs");
+    }
     let addr = settings.bind_addr;
     let server = actix_web::HttpServer::new(move || build_app(state.clone()))
         .shutdown_timeout(15)

@@ -26,6 +26,11 @@ pub struct Metrics {
     orders_placed: IntCounterVec,
     order_outcomes: IntCounterVec,
     rate_limited: IntCounter,
+    job_runs: IntCounterVec,
+    jobs_due: IntGauge,
+    jobs_running: IntGauge,
+    jobs_failed: IntGauge,
+    jobs_oldest_due: prometheus::Gauge,
 }
 
 impl Default for Metrics {
@@ -95,8 +100,43 @@ impl Metrics {
             ),
             "http_rate_limited_total",
         );
+        let job_runs = must(
+            IntCounterVec::new(
+                Opts::new(
+                    "billing_job_runs_total",
+                    "Background jobs run by this instance, by kind and outcome",
+                ),
+                &["kind", "outcome"],
+            ),
+            "billing_job_runs_total",
+        );
+        let gauge = |name: &str, help: &str| must(IntGauge::new(name, help), name);
+        let jobs_due = gauge(
+            "billing_jobs_due",
+            "Jobs due now and not yet claimed (all instances)",
+        );
+        let jobs_running = gauge(
+            "billing_jobs_running",
+            "Jobs claimed under a lease (all instances)",
+        );
+        let jobs_failed = gauge(
+            "billing_jobs_failed",
+            "Jobs parked as failed after their last attempt (all instances)",
+        );
+        let jobs_oldest_due = must(
+            prometheus::Gauge::new(
+                "billing_jobs_oldest_due_age_seconds",
+                "How long the oldest due job has waited",
+            ),
+            "billing_jobs_oldest_due_age_seconds",
+        );
         for collector in [
-            Box::new(requests.clone()) as Box<dyn Collector>,
+            Box::new(job_runs.clone()) as Box<dyn Collector>,
+            Box::new(jobs_due.clone()),
+            Box::new(jobs_running.clone()),
+            Box::new(jobs_failed.clone()),
+            Box::new(jobs_oldest_due.clone()),
+            Box::new(requests.clone()),
             Box::new(latency.clone()),
             Box::new(orders_placed.clone()),
             Box::new(order_outcomes.clone()),
@@ -112,7 +152,25 @@ impl Metrics {
             orders_placed,
             order_outcomes,
             rate_limited,
+            job_runs,
+            jobs_due,
+            jobs_running,
+            jobs_failed,
+            jobs_oldest_due,
         }
+    }
+
+    /// A background job ran (`outcome`: `succeeded`, `failed`).
+    pub fn job_run(&self, kind: &str, outcome: &str) {
+        self.job_runs.with_label_values(&[kind, outcome]).inc();
+    }
+
+    /// The jobs table as the worker last read it.
+    pub fn set_jobs(&self, stats: &crate::services::jobs::JobStats) {
+        self.jobs_due.set(stats.due);
+        self.jobs_running.set(stats.running);
+        self.jobs_failed.set(stats.failed);
+        self.jobs_oldest_due.set(stats.oldest_due_seconds);
     }
 
     /// Exports the database pool: its connections (open, idle, max), the requests waiting

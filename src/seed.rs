@@ -165,10 +165,11 @@ pub async fn seed_demo(
                     let amount = round_to_minor(price.amount * Decimal::from(quantity), account.currency);
                     diesel::sql_query(
                         "INSERT INTO subscriptions (id, account_id, product_id, plan_id, billing_frequency, quantity, \
-                         status, current_period_start, current_period_end, period_amount, currency) \
-                         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $10) \
+                         status, current_period_start, current_period_end, period_amount, currency, billing_anchor_day) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $10, extract(day FROM $7::date)) \
                          ON CONFLICT (id) DO UPDATE SET current_period_start = EXCLUDED.current_period_start, \
-                           current_period_end = EXCLUDED.current_period_end \
+                           current_period_end = EXCLUDED.current_period_end, \
+                           billing_anchor_day = EXCLUDED.billing_anchor_day \
                          WHERE subscriptions.current_period_end <= $11",
                     )
                     .bind::<SqlUuid, _>(subscription_id)

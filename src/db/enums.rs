@@ -11,6 +11,7 @@ use diesel::sql_types::Text;
 
 use crate::auth::Role;
 use crate::domain::account::AccountKind;
+use crate::domain::job::{JobKind, JobStatus};
 use crate::domain::money::Currency;
 use crate::domain::order::{
     CartStatus, InvoiceStatus, ItemKind, OrderStatus, PaymentMethodKind, QuoteStatus, Settlement,
@@ -43,6 +44,8 @@ text_column! {
     Currency => code,
     InvoiceStatus => as_str,
     ItemKind => as_str,
+    JobKind => as_str,
+    JobStatus => as_str,
     OrderStatus => as_str,
     PaymentMethodKind => as_str,
     QuoteStatus => as_str,

@@ -150,6 +150,8 @@ pub struct Subscription {
     /// The licences a pending card order will leave, while it reduces them: assignments
     /// stay within it until the order settles.
     pub quantity_pending: Option<i32>,
+    /// The day of the month its periods are anchored on (Jan 31 → Feb 28 → Mar 31).
+    pub billing_anchor_day: Option<i16>,
 }
 
 #[derive(Debug, Insertable)]
@@ -169,6 +171,7 @@ pub struct NewSubscription {
     pub trial_ends_on: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub billing_anchor_day: Option<i16>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -270,6 +273,9 @@ pub struct Order {
     pub voided_at: Option<DateTime<Utc>>,
     pub void_reason: Option<String>,
     pub refunded_at: Option<DateTime<Utc>>,
+    /// Set on a renewal: the subscription it renews (for the period starting on its
+    /// `quote_date`).
+    pub renews_subscription_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable, serde::Serialize)]
@@ -328,6 +334,13 @@ pub struct Invoice {
     pub po_number: Option<String>,
     pub paid_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Card collections tried (self-service renewals).
+    pub attempt_count: i32,
+    /// Why the last card collection failed: `{code, message}`.
+    pub last_payment_error: Option<serde_json::Value>,
+    /// Collected from the card on file (a self-service renewal) rather than paid on terms.
+    pub collected_by_card: bool,
+    pub charge_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

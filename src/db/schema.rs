@@ -143,6 +143,28 @@ diesel::table! {
         po_number -> Nullable<Text>,
         paid_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        attempt_count -> Int4,
+        last_payment_error -> Nullable<Jsonb>,
+        collected_by_card -> Bool,
+        charge_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Uuid,
+        kind -> Text,
+        dedupe_key -> Text,
+        subject_id -> Nullable<Uuid>,
+        due_at -> Timestamptz,
+        run_at -> Timestamptz,
+        status -> Text,
+        attempts -> Int4,
+        locked_until -> Nullable<Timestamptz>,
+        locked_by -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -218,6 +240,7 @@ diesel::table! {
         voided_at -> Nullable<Timestamptz>,
         void_reason -> Nullable<Text>,
         refunded_at -> Nullable<Timestamptz>,
+        renews_subscription_id -> Nullable<Uuid>,
     }
 }
 
@@ -304,6 +327,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         quantity_pending -> Nullable<Int4>,
+        billing_anchor_day -> Nullable<Int2>,
     }
 }
 
@@ -327,6 +351,7 @@ diesel::joinable!(invoices -> accounts (account_id));
 diesel::joinable!(order_items -> products (product_id));
 diesel::joinable!(order_lines -> order_items (order_item_id));
 diesel::joinable!(orders -> accounts (account_id));
+diesel::joinable!(orders -> subscriptions (renews_subscription_id));
 diesel::joinable!(plans -> products (product_id));
 diesel::joinable!(prices -> plans (plan_id));
 diesel::joinable!(purchase_orders -> accounts (account_id));
@@ -345,6 +370,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     invoice_payments,
     invoices,
+    jobs,
     license_assignments,
     order_items,
     order_lines,

@@ -16,6 +16,8 @@ crate::stored_enum! {
     pub enum ItemKind {
         Change => "change",
         Subscribe => "subscribe",
+        /// The next period of a subscription, at its price on the renewal date.
+        Renewal => "renewal",
     }
 }
 

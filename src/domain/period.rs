@@ -83,6 +83,23 @@ impl Period {
         }
     }
 
+    /// The period that follows this one for a subscription anchored on `anchor_day`: it
+    /// starts where this one ends and ends on the anchor day `frequency` later, clamped to
+    /// the month's last day — so Jan 31 → Feb 28 → Mar 31, never drifting to the 28th.
+    pub fn next(&self, frequency: BillingFrequency, anchor_day: u32) -> Period {
+        let end = add_months(self.end, frequency.months());
+        let anchored = NaiveDate::from_ymd_opt(
+            end.year(),
+            end.month(),
+            anchor_day.min(last_day_of_month(end.year(), end.month())),
+        )
+        .unwrap_or(end);
+        Period {
+            start: self.end,
+            end: anchored.max(end),
+        }
+    }
+
     pub fn contains(&self, day: NaiveDate) -> bool {
         self.start <= day && day < self.end
     }
@@ -107,6 +124,46 @@ mod tests {
         assert_eq!(add_months(d(2028, 1, 31), 1), d(2028, 2, 29));
         assert_eq!(add_months(d(2026, 3, 31), 1), d(2026, 4, 30));
         assert_eq!(add_months(d(2028, 2, 29), 12), d(2029, 2, 28));
+    }
+
+    #[test]
+    fn renewals_stay_on_their_anchor_day() {
+        let mut period = Period::starting(d(2027, 1, 31), BillingFrequency::Monthly);
+        let mut ends = Vec::new();
+        for _ in 0..13 {
+            ends.push(period.end);
+            period = period.next(BillingFrequency::Monthly, 31);
+        }
+        assert_eq!(
+            ends,
+            [
+                d(2027, 2, 28),
+                d(2027, 3, 31),
+                d(2027, 4, 30),
+                d(2027, 5, 31),
+                d(2027, 6, 30),
+                d(2027, 7, 31),
+                d(2027, 8, 31),
+                d(2027, 9, 30),
+                d(2027, 10, 31),
+                d(2027, 11, 30),
+                d(2027, 12, 31),
+                d(2028, 1, 31),
+                d(2028, 2, 29),
+            ]
+        );
+        let leap = Period::starting(d(2028, 2, 29), BillingFrequency::Annual);
+        assert_eq!(leap.end, d(2029, 2, 28));
+        let next = leap.next(BillingFrequency::Annual, 29);
+        assert_eq!((next.start, next.end), (d(2029, 2, 28), d(2030, 2, 28)));
+        let next = next.next(BillingFrequency::Annual, 29);
+        assert_eq!(next.end, d(2031, 2, 28));
+        let next = next.next(BillingFrequency::Annual, 29);
+        assert_eq!(next.end, d(2032, 2, 29));
+        // Every period is one cycle long and follows the one before.
+        let p = Period::starting(d(2026, 11, 17), BillingFrequency::Monthly);
+        let q = p.next(BillingFrequency::Monthly, 17);
+        assert_eq!((q.start, q.end), (d(2026, 12, 17), d(2027, 1, 17)));
     }
 
     #[test]

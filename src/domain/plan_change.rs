@@ -57,6 +57,8 @@ pub enum Violation {
     AlreadySubscribed,
     /// `change` on a subscription that has ended.
     NotActive,
+    /// `change` by a contact while a renewal is unpaid: pay it first (SPEC §13).
+    PastDue,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +101,9 @@ pub fn check_change(
 ) -> Result<Direction, Violation> {
     match current.status {
         SubscriptionStatus::Active => {}
+        // Representative, support and admin may still change it; a contact pays first.
+        SubscriptionStatus::PastDue if actor.assisting => {}
+        SubscriptionStatus::PastDue => return Err(Violation::PastDue),
         SubscriptionStatus::Trialing => return Err(Violation::TrialActive),
         SubscriptionStatus::TrialExpired => return Err(Violation::TrialExpired),
         SubscriptionStatus::Canceled => return Err(Violation::NotActive),
@@ -124,7 +129,12 @@ pub fn check_change(
 pub fn check_subscribe(current: Option<&Current>, target: &Target) -> Result<(), Violation> {
     match current {
         None => Ok(()),
-        Some(current) if current.status == SubscriptionStatus::Active => {
+        Some(current)
+            if matches!(
+                current.status,
+                SubscriptionStatus::Active | SubscriptionStatus::PastDue
+            ) =>
+        {
             Err(Violation::AlreadySubscribed)
         }
         Some(current) => licences_cover_assignments(current, target.quantity),

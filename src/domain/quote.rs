@@ -68,6 +68,52 @@ fn licences(quantity: i32) -> String {
     }
 }
 
+/// The charge for a whole period of an item: unit price × licences, one rounded line.
+fn plan_line(item: &PricedItem, period: Period, currency: Currency) -> Line {
+    let quantity = u32::try_from(item.quantity).unwrap_or(0);
+    Line {
+        description: format!(
+            "{} {}, {} × {} {}, {} to {}",
+            item.product_name,
+            item.plan_name,
+            licences(item.quantity),
+            item.unit_price,
+            item.frequency,
+            period.start,
+            period.end,
+        ),
+        amount: period_charge(item.unit_price, quantity, currency),
+    }
+}
+
+/// A renewal (SPEC §13): the next `period` of a subscription at the unit price in force on
+/// its first day — one line, no proration — with tax and the credit balance applied first,
+/// as any order.
+pub fn renewal_quote(
+    item: &PricedItem,
+    period: Period,
+    currency: Currency,
+    treatment: &TaxTreatment,
+    credit_balance: Decimal,
+) -> Quote {
+    let line = plan_line(item, period, currency);
+    let plan_price = line.amount;
+    let totals = totals(&[plan_price], treatment, credit_balance, currency);
+    Quote {
+        date: period.start,
+        currency,
+        items: vec![QuotedItem {
+            item_id: item.item_id,
+            period,
+            unit_price: super::money::round_to_minor(item.unit_price, currency),
+            plan_price,
+            proration_credit: super::money::round_to_minor(Decimal::ZERO, currency),
+            lines: vec![line],
+        }],
+        totals,
+    }
+}
+
 pub fn quote(
     items: &[PricedItem],
     today: NaiveDate,
@@ -79,21 +125,9 @@ pub fn quote(
     let mut all_lines = Vec::new();
     for item in items {
         let period = Period::starting(today, item.frequency);
-        let quantity = u32::try_from(item.quantity).unwrap_or(0);
-        let plan_price = period_charge(item.unit_price, quantity, currency);
-        let mut lines = vec![Line {
-            description: format!(
-                "{} {}, {} × {} {}, {} to {}",
-                item.product_name,
-                item.plan_name,
-                licences(item.quantity),
-                item.unit_price,
-                item.frequency,
-                period.start,
-                period.end,
-            ),
-            amount: plan_price,
-        }];
+        let plan_line = plan_line(item, period, currency);
+        let plan_price = plan_line.amount;
+        let mut lines = vec![plan_line];
         let credit = match &item.replaced {
             Some(replaced) => {
                 let credit =
@@ -209,5 +243,36 @@ mod tests {
         assert_eq!(q.totals.tax, dec!(27.00));
         assert_eq!(q.totals.credit_applied, dec!(10.00));
         assert_eq!(q.totals.total_due, dec!(152.00));
+    }
+
+    #[test]
+    fn a_renewal_charges_the_whole_next_period_then_tax_then_credit() {
+        let item = PricedItem {
+            item_id: Uuid::nil(),
+            product_name: "GoToAssist Remote Support v4".into(),
+            plan_name: "Standard".into(),
+            frequency: BillingFrequency::Monthly,
+            quantity: 10,
+            unit_price: dec!(31.00),
+            replaced: None,
+        };
+        let period = Period {
+            start: d(2027, 2, 28),
+            end: d(2027, 3, 31),
+        };
+        let vat = TaxTreatment {
+            rate: dec!(0.23),
+            reverse_charge: false,
+        };
+        let q = renewal_quote(&item, period, Currency::Eur, &vat, dec!(100.00));
+        assert_eq!(q.date, d(2027, 2, 28));
+        assert_eq!(q.items.len(), 1);
+        assert_eq!(q.items[0].plan_price, dec!(310.00));
+        assert_eq!(q.items[0].proration_credit, dec!(0.00));
+        assert_eq!(q.items[0].lines.len(), 1);
+        assert_eq!(q.totals.subtotal, dec!(310.00));
+        assert_eq!(q.totals.tax, dec!(71.30));
+        assert_eq!(q.totals.credit_applied, dec!(100.00));
+        assert_eq!(q.totals.total_due, dec!(281.30));
     }
 }

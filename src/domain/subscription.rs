@@ -4,12 +4,15 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 crate::stored_enum! {
-    /// The status a client sees. `trial_expired` is derived from the trial's last day and
-    /// today; the database stores only `trialing`, `active` and `canceled`.
+    /// The status of a subscription. `trial_expired` is stored by the job that runs the
+    /// day after the trial's last day, and derived on read until it has run, so a read
+    /// never disagrees with the calendar.
     pub enum SubscriptionStatus {
         Trialing => "trialing",
         TrialExpired => "trial_expired",
         Active => "active",
+        /// A renewal is unpaid; service continues (SPEC §13).
+        PastDue => "past_due",
         Canceled => "canceled",
     }
 }
@@ -24,6 +27,10 @@ pub enum SubscriptionAction {
     Edit,
     /// Enable the product for users.
     AssignLicenses,
+    /// Pay the overdue renewal invoice now.
+    Pay,
+    /// Attach a new card, which retries the overdue invoice.
+    UpdatePaymentMethod,
 }
 
 /// Maps the stored status to the one clients see. `trial_ends_on` is the trial's last day.
@@ -55,6 +62,11 @@ pub fn actions(status: SubscriptionStatus) -> Vec<SubscriptionAction> {
         SubscriptionStatus::Active => {
             vec![SubscriptionAction::Edit, SubscriptionAction::AssignLicenses]
         }
+        SubscriptionStatus::PastDue => vec![
+            SubscriptionAction::Pay,
+            SubscriptionAction::UpdatePaymentMethod,
+            SubscriptionAction::AssignLicenses,
+        ],
         SubscriptionStatus::Canceled => Vec::new(),
     }
 }

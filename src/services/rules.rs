@@ -107,6 +107,11 @@ pub fn violation_error(violation: Violation) -> ApiError {
             ErrorCode::Conflict,
             "The subscription has ended and cannot be changed; subscribe again instead.",
         ),
+        Violation::PastDue => ApiError::new(
+            ErrorCode::SubscriptionPastDue,
+            "A renewal invoice of this subscription is unpaid: pay it (or attach a new card) before changing the subscription.",
+        )
+        .with_extension("actions", serde_json::json!(["pay", "update_payment_method"])),
     }
 }
 

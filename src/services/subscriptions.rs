@@ -309,6 +309,9 @@ pub async fn import(
                     trial_ends_on: plan.trial_ends_on,
                     created_at: caller.now,
                     updated_at: caller.now,
+                    billing_anchor_day: plan
+                        .period
+                        .and_then(|p| i16::try_from(chrono::Datelike::day(&p.start)).ok()),
                 })
                 .returning(Subscription::as_returning())
                 .get_result(conn)

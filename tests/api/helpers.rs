@@ -152,6 +152,33 @@ impl TestApp {
         }
     }
 
+    /// Runs SQL statements on this test's database (setting up data no endpoint creates).
+    pub async fn sql(&self, statements: &str) {
+        use diesel_async::SimpleAsyncConnection;
+        let mut conn = self.state.pool.get().await.expect("connection");
+        conn.batch_execute(statements).await.expect("sql");
+    }
+
+    /// The rows of a query, each as its columns' text, in order.
+    pub async fn sql_rows(&self, query: &str) -> Vec<Vec<String>> {
+        use diesel_async::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Text>)]
+            columns: Vec<String>,
+        }
+        let mut conn = self.state.pool.get().await.expect("connection");
+        let rows: Vec<Row> = diesel::sql_query(format!(
+            "SELECT (SELECT array_agg(value ORDER BY ordinality) \
+                     FROM json_each_text(row_to_json(q)) WITH ORDINALITY) AS columns \
+             FROM ({query}) q"
+        ))
+        .load(&mut conn)
+        .await
+        .expect("query");
+        rows.into_iter().map(|r| r.columns).collect()
+    }
+
     /// The URL of this test's own database (fault tests open side connections to it).
     pub fn database_url(&self) -> &str {
         &self._database.url

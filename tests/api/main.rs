@@ -26,6 +26,7 @@ mod order_settlement;
 mod payments;
 mod quote_acceptance;
 mod reconcile;
+mod renewals;
 mod statements;
 mod subscriptions;
 mod users;

@@ -12,13 +12,14 @@ use crate::db::schema::subscriptions;
 use crate::domain::order::ItemKind;
 use crate::domain::plan_change::Actor;
 use crate::domain::subscription::SubscriptionStatus;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::services::cart::subscription_for_product;
 use crate::services::orders::{ItemWithChildren, LicenseStatus, items_of_orders};
 use crate::services::rules::{self, ItemTarget};
 
 /// One subscription the order changed: as it was (none when created) and as it is now.
 pub struct Change {
+    pub kind: ItemKind,
     pub before: Option<Subscription>,
     pub after: Subscription,
 }
@@ -51,24 +52,29 @@ pub async fn apply(
     let mut changes = Vec::with_capacity(items.len());
     for ItemWithChildren { item, licences, .. } in &mut items {
         let current = subscription_for_product(conn, account.id, item.product_id, true).await?;
-        let target = ItemTarget {
-            item_id: item.id,
-            subscribe: item.kind == ItemKind::Subscribe,
-            product_id: item.product_id,
-            subscription_id: (item.kind == ItemKind::Change).then_some(item.subscription_id),
-            plan_id: item.plan_id,
-            frequency: item.billing_frequency,
-            quantity: item.quantity,
-        };
-        // The order's day is the day the rules and prices were agreed on.
-        rules::check_and_price(
-            &engine.catalog,
-            actor,
-            currency,
-            order.quote_date,
-            &target,
-            current.as_ref(),
-        )?;
+        if item.kind == ItemKind::Renewal {
+            // Nothing changes but the period: it must still be the one this order renews.
+            still_due(current.as_ref(), item)?;
+        } else {
+            let target = ItemTarget {
+                item_id: item.id,
+                subscribe: item.kind == ItemKind::Subscribe,
+                product_id: item.product_id,
+                subscription_id: (item.kind == ItemKind::Change).then_some(item.subscription_id),
+                plan_id: item.plan_id,
+                frequency: item.billing_frequency,
+                quantity: item.quantity,
+            };
+            // The order's day is the day the rules and prices were agreed on.
+            rules::check_and_price(
+                &engine.catalog,
+                actor,
+                currency,
+                order.quote_date,
+                &target,
+                current.as_ref(),
+            )?;
+        }
         let after = change_subscription(engine, conn, order, item, current.as_ref()).await?;
         *licences = Some(LicenseStatus {
             subscription_id: after.id,
@@ -77,11 +83,33 @@ pub async fn apply(
             licenses_unassigned: after.quantity - after.licenses_assigned,
         });
         changes.push(Change {
+            kind: item.kind,
             before: current,
             after,
         });
     }
     Ok(Applied { changes, items })
+}
+
+/// A renewal applies to the subscription whose current period ends where the renewed one
+/// starts, while it is still billed (active or past due).
+fn still_due(current: Option<&Subscription>, item: &OrderItem) -> ApiResult<()> {
+    let due = current.is_some_and(|s| {
+        s.id == item.subscription_id
+            && s.current_period_end == Some(item.period_start)
+            && matches!(
+                s.status,
+                SubscriptionStatus::Active | SubscriptionStatus::PastDue
+            )
+    });
+    if due {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::Conflict,
+            "The subscription is no longer due for this renewal.",
+        ))
+    }
 }
 
 async fn change_subscription(
@@ -93,12 +121,20 @@ async fn change_subscription(
 ) -> ApiResult<Subscription> {
     Ok(match current {
         Some(existing) => {
+            // A renewal keeps the status (an unpaid earlier renewal stays past due) and the
+            // anchor; a change starts a new period, anchored on its first day.
+            let (status, anchor_day) = if item.kind == ItemKind::Renewal {
+                (existing.status, existing.billing_anchor_day)
+            } else {
+                (SubscriptionStatus::Active, anchor_day_of(item.period_start))
+            };
             diesel::update(subscriptions::table.find(existing.id))
                 .set((
                     subscriptions::plan_id.eq(item.plan_id),
                     subscriptions::billing_frequency.eq(&item.billing_frequency),
                     subscriptions::quantity.eq(item.quantity),
-                    subscriptions::status.eq(SubscriptionStatus::Active),
+                    subscriptions::status.eq(status),
+                    subscriptions::billing_anchor_day.eq(anchor_day),
                     subscriptions::current_period_start.eq(Some(item.period_start)),
                     subscriptions::current_period_end.eq(Some(item.period_end)),
                     subscriptions::period_amount.eq(Some(item.plan_price)),
@@ -124,6 +160,7 @@ async fn change_subscription(
                     subscriptions::current_period_end.eq(Some(item.period_end)),
                     subscriptions::period_amount.eq(Some(item.plan_price)),
                     subscriptions::currency.eq(&order.currency),
+                    subscriptions::billing_anchor_day.eq(anchor_day_of(item.period_start)),
                     subscriptions::created_at.eq(engine.clock.now()),
                     subscriptions::updated_at.eq(engine.clock.now()),
                 ))
@@ -132,4 +169,8 @@ async fn change_subscription(
                 .await?
         }
     })
+}
+
+fn anchor_day_of(day: chrono::NaiveDate) -> Option<i16> {
+    i16::try_from(chrono::Datelike::day(&day)).ok()
 }

@@ -5,6 +5,7 @@ use diesel_async::AsyncPgConnection;
 
 use super::apply::Change;
 use crate::db::models::{Invoice, Order};
+use crate::domain::order::ItemKind;
 use crate::domain::subscription::SubscriptionStatus;
 use crate::error::ApiResult;
 use crate::services::Caller;
@@ -26,7 +27,9 @@ pub async fn order_placed(
                 .is_some_and(|s| s.status == SubscriptionStatus::Active);
             Event {
                 account_id: Some(order.account_id),
-                action: if was_active {
+                action: if change.kind == ItemKind::Renewal {
+                    "subscription.renewed"
+                } else if was_active {
                     "subscription.changed"
                 } else {
                     "subscription.subscribed"

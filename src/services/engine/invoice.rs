@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::Engine;
 use crate::db::models::{Account, Invoice, Order};
 use crate::db::schema::{accounts, invoices};
+use crate::domain::account::AccountKind;
 use crate::domain::order::{InvoiceStatus, Settlement};
 use crate::error::ApiResult;
 
@@ -23,7 +24,11 @@ pub async fn issue(
     let today = engine.clock.today();
     let now = engine.clock.now();
     let on_terms = order.settlement == Settlement::Invoice && order.total_due > Decimal::ZERO;
-    let due_on = if on_terms {
+    // A self-service renewal is due on its date and collected from the card on file.
+    let collected_by_card = on_terms
+        && order.renews_subscription_id.is_some()
+        && account.kind == AccountKind::SelfService;
+    let due_on = if on_terms && !collected_by_card {
         today + Duration::days(i64::from(account.payment_terms_days))
     } else {
         today
@@ -63,6 +68,10 @@ pub async fn issue(
         po_number: order.po_number.clone(),
         paid_at: (!on_terms).then_some(now),
         created_at: now,
+        attempt_count: 0,
+        last_payment_error: None,
+        collected_by_card,
+        charge_id: None,
     };
     diesel::insert_into(invoices::table)
         .values(&invoice)

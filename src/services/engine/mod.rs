@@ -77,6 +77,8 @@ impl Engine {
 pub enum OrderSource {
     Cart(Uuid),
     Quote(Uuid),
+    /// The next period of this subscription (SPEC §13), placed by the renewal job.
+    Renewal(Uuid),
 }
 
 /// One item of an order about to be recorded.
@@ -134,7 +136,12 @@ pub async fn place(
     draft: &OrderDraft,
     placement: Placement,
 ) -> ApiResult<Placed> {
-    let settlement = settle::settlement_for(account, draft.totals.total_due)?;
+    let settlement = match draft.source {
+        OrderSource::Renewal(_) => settle::renewal_settlement(draft.totals.total_due),
+        OrderSource::Cart(_) | OrderSource::Quote(_) => {
+            settle::settlement_for(account, draft.totals.total_due)?
+        }
+    };
     let now = engine.clock.now();
     let order = record::record(conn, caller, account, draft, &placement, settlement, now).await?;
     if settlement == Settlement::Card {

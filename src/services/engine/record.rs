@@ -27,9 +27,10 @@ pub async fn record(
     now: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<Order> {
     let totals = draft.totals;
-    let (cart_id, quote_id) = match draft.source {
-        OrderSource::Cart(id) => (Some(id), None),
-        OrderSource::Quote(id) => (None, Some(id)),
+    let (cart_id, quote_id, renews_subscription_id) = match draft.source {
+        OrderSource::Cart(id) => (Some(id), None, None),
+        OrderSource::Quote(id) => (None, Some(id), None),
+        OrderSource::Renewal(id) => (None, None, Some(id)),
     };
     let order = Order {
         id: Uuid::now_v7(),
@@ -62,6 +63,7 @@ pub async fn record(
         voided_at: None,
         void_reason: None,
         refunded_at: None,
+        renews_subscription_id,
     };
     let order: Order = diesel::insert_into(orders::table)
         .values(&order)
@@ -75,6 +77,10 @@ pub async fn record(
             Some("orders_quote_id_key") => ApiError::new(
                 ErrorCode::QuoteNotOpen,
                 "This quote has been accepted already.",
+            ),
+            Some("one_renewal_per_period") => ApiError::new(
+                ErrorCode::Conflict,
+                "This period of the subscription has been renewed already.",
             ),
             _ => ApiError::from(e),
         })?;

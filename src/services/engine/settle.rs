@@ -31,6 +31,17 @@ pub fn settlement_for(account: &Account, total_due: Decimal) -> ApiResult<Settle
     })
 }
 
+/// A renewal is never held back by its charge: the period rolls and its invoice opens at
+/// once (service continues, SPEC §13); a self-service invoice is then collected from the
+/// card on file (`collect`), a corporate one is paid on terms.
+pub fn renewal_settlement(total_due: Decimal) -> Settlement {
+    if total_due > Decimal::ZERO {
+        Settlement::Invoice
+    } else {
+        Settlement::None
+    }
+}
+
 /// Charges the card fixed on the order; the same order never charges twice.
 pub async fn charge(engine: &Engine, order: &Order) -> ApiResult<Result<Charge, ChargeError>> {
     let card = order.payment_method_ref.as_deref().ok_or_else(|| {

@@ -63,7 +63,10 @@ fn ensure_assignable(state: &AppState, subscription: &Subscription) -> ApiResult
         subscription.trial_ends_on,
         state.clock.today(),
     ) {
-        SubscriptionStatus::Active | SubscriptionStatus::Trialing => Ok(()),
+        // Service continues while a renewal is unpaid (SPEC §13).
+        SubscriptionStatus::Active | SubscriptionStatus::PastDue | SubscriptionStatus::Trialing => {
+            Ok(())
+        }
         SubscriptionStatus::TrialExpired => Err(ApiError::new(
             ErrorCode::TrialExpired,
             "The trial has ended: subscribe to the product before assigning licences.",

@@ -1,0 +1,26 @@
+//! Background jobs: what they do and where they stand (SPEC §17).
+
+crate::stored_enum! {
+    /// What a job does.
+    pub enum JobKind {
+        /// Renew a subscription at its period end (SPEC §13).
+        RenewSubscription => "renew_subscription",
+        /// Write `subscription.trial_will_end` three days before a trial's last day.
+        TrialWillEnd => "trial_will_end",
+        /// Store `trial_expired` the day after a trial's last day.
+        ExpireTrial => "expire_trial",
+        /// Delete idempotency keys past their 24 hours.
+        PurgeIdempotencyKeys => "purge_idempotency_keys",
+        /// Settle orders a fault left pending, and refunds still owed.
+        RecoverPendingOrders => "recover_pending_orders",
+    }
+}
+
+crate::stored_enum! {
+    pub enum JobStatus {
+        Due => "due",
+        Running => "running",
+        Succeeded => "succeeded",
+        Failed => "failed",
+    }
+}

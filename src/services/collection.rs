@@ -1,0 +1,229 @@
+//! Collecting an open invoice from the card on file (SPEC §13): a self-service renewal now,
+//! dunning retries and `POST …/invoices/{id}/pay` next. One attempt:
+//!
+//! 1. read the invoice and the account's card (no lock held while charging);
+//! 2. charge outside any transaction with the key `<invoice id>:attempt:<n>`, where n is the
+//!    attempt being made — a crash before step 3 makes the next try the same attempt with the
+//!    same key, so the gateway answers with the first charge instead of charging again;
+//! 3. in one transaction, only if the invoice is still open at that attempt: paid (and its
+//!    subscription active again when nothing else is overdue), or the refusal recorded and the
+//!    subscription past due. No card on file is a refusal without a charge.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use rust_decimal::Decimal;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::db::models::Invoice;
+use crate::db::schema::{accounts, invoices, orders, subscriptions};
+use crate::domain::order::InvoiceStatus;
+use crate::domain::subscription::SubscriptionStatus;
+use crate::error::ApiResult;
+use crate::payments::ChargeError;
+use crate::services::Caller;
+use crate::services::audit::{self, Event};
+use crate::services::engine::Engine;
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Collected {
+    Paid,
+    /// Refused: `code` is the gateway's reason (`card_declined`, `insufficient_funds`…) or
+    /// `no_payment_method`.
+    Refused {
+        code: String,
+    },
+    /// The gateway did not answer: nothing recorded, retry the same attempt.
+    Unavailable,
+    /// Not open any more (paid, or settled by another attempt meanwhile).
+    NotOpen,
+}
+
+pub async fn collect(
+    engine: &Engine,
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    invoice_id: Uuid,
+) -> ApiResult<Collected> {
+    let (invoice, card): (Invoice, Option<String>) = invoices::table
+        .inner_join(accounts::table)
+        .filter(invoices::id.eq(invoice_id))
+        .select((Invoice::as_select(), accounts::payment_method_ref))
+        .first(conn)
+        .await?;
+    if invoice.status != InvoiceStatus::Open || !invoice.collected_by_card {
+        return Ok(Collected::NotOpen);
+    }
+    let attempt = invoice.attempt_count + 1;
+    let outcome = match card {
+        None => Err(ChargeError::Declined {
+            reason: "no_payment_method".to_owned(),
+        }),
+        Some(card) => {
+            engine
+                .gateway
+                .charge(
+                    &card,
+                    outstanding(&invoice),
+                    invoice.currency,
+                    &format!("{invoice_id}:attempt:{attempt}"),
+                )
+                .await
+        }
+    };
+    if let Err(ChargeError::Unavailable(why)) = &outcome {
+        tracing::warn!(invoice = %invoice_id, attempt, error = %why, "card collection: gateway unavailable");
+        return Ok(Collected::Unavailable);
+    }
+    let now = caller.now;
+    conn.transaction(async |conn| {
+        let current: Invoice = invoices::table
+            .find(invoice_id)
+            .select(Invoice::as_select())
+            .for_update()
+            .first(conn)
+            .await?;
+        if current.status != InvoiceStatus::Open || current.attempt_count != attempt - 1 {
+            return Ok(Collected::NotOpen);
+        }
+        let subscription_id: Option<Uuid> = orders::table
+            .find(current.order_id)
+            .select(orders::renews_subscription_id)
+            .first(conn)
+            .await?;
+        match &outcome {
+            Ok(charge) => {
+                diesel::update(invoices::table.find(invoice_id))
+                    .set((
+                        invoices::status.eq(InvoiceStatus::Paid),
+                        invoices::paid_at.eq(Some(now)),
+                        invoices::amount_paid.eq(current.total_due),
+                        invoices::charge_id.eq(Some(&charge.charge_id)),
+                        invoices::attempt_count.eq(attempt),
+                    ))
+                    .execute(conn)
+                    .await?;
+                if let Some(subscription_id) = subscription_id {
+                    back_to_active_if_settled(conn, current.account_id, subscription_id, now)
+                        .await?;
+                }
+                record(
+                    conn,
+                    caller,
+                    &current,
+                    "invoice.paid",
+                    json!({"charge_id": charge.charge_id, "attempt": attempt}),
+                )
+                .await?;
+                Ok(Collected::Paid)
+            }
+            Err(ChargeError::Declined { reason }) => {
+                let error = json!({"code": reason, "message": refusal_message(reason)});
+                diesel::update(invoices::table.find(invoice_id))
+                    .set((
+                        invoices::attempt_count.eq(attempt),
+                        invoices::last_payment_error.eq(Some(&error)),
+                    ))
+                    .execute(conn)
+                    .await?;
+                if let Some(subscription_id) = subscription_id {
+                    diesel::update(subscriptions::table.find(subscription_id))
+                        .filter(subscriptions::status.eq(SubscriptionStatus::Active))
+                        .set((
+                            subscriptions::status.eq(SubscriptionStatus::PastDue),
+                            subscriptions::version.eq(subscriptions::version + 1),
+                            subscriptions::updated_at.eq(now),
+                        ))
+                        .execute(conn)
+                        .await?;
+                }
+                record(
+                    conn,
+                    caller,
+                    &current,
+                    "invoice.payment_failed",
+                    json!({"attempt": attempt, "last_payment_error": error}),
+                )
+                .await?;
+                Ok(Collected::Refused {
+                    code: reason.clone(),
+                })
+            }
+            Err(ChargeError::Unavailable(_)) => Ok(Collected::Unavailable),
+        }
+    })
+    .await
+}
+
+/// A past-due subscription is active again once none of its account's card-collected
+/// invoices is open.
+async fn back_to_active_if_settled(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    subscription_id: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let still_open: i64 = invoices::table
+        .inner_join(orders::table.on(orders::id.eq(invoices::order_id)))
+        .filter(invoices::account_id.eq(account_id))
+        .filter(invoices::status.eq(InvoiceStatus::Open))
+        .filter(invoices::collected_by_card.eq(true))
+        .filter(orders::renews_subscription_id.eq(subscription_id))
+        .count()
+        .get_result(conn)
+        .await?;
+    if still_open == 0 {
+        diesel::update(subscriptions::table.find(subscription_id))
+            .filter(subscriptions::status.eq(SubscriptionStatus::PastDue))
+            .set((
+                subscriptions::status.eq(SubscriptionStatus::Active),
+                subscriptions::version.eq(subscriptions::version + 1),
+                subscriptions::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+fn refusal_message(code: &str) -> &'static str {
+    match code {
+        "no_payment_method" => "No card is on file: attach one to pay this invoice.",
+        "insufficient_funds" => "The card has insufficient funds.",
+        _ => "The card was declined.",
+    }
+}
+
+async fn record(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    invoice: &Invoice,
+    action: &'static str,
+    after: serde_json::Value,
+) -> ApiResult<()> {
+    audit::record_all(
+        conn,
+        caller,
+        vec![Event {
+            account_id: Some(invoice.account_id),
+            action,
+            subject_type: "invoice",
+            subject_id: Some(invoice.id),
+            before: None,
+            after: Some(json!({
+                "number": invoice.number,
+                "total_due": invoice.total_due,
+                "detail": after,
+            })),
+            reason: None,
+        }],
+    )
+    .await
+}
+
+/// What is left to pay on an invoice.
+pub fn outstanding(invoice: &Invoice) -> Decimal {
+    invoice.total_due - invoice.amount_paid
+}

@@ -1,0 +1,179 @@
+//! One job of each kind. A job whose whole effect is in the database does it in the same
+//! transaction that marks the job done, so it happens exactly once even if its worker dies
+//! right after; the renewal's effects are keyed instead (the renewal order per period, the
+//! payment key per attempt), since its card charge cannot share a transaction.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde_json::json;
+
+use super::{Job, JobKind, succeed};
+use crate::db::models::Subscription;
+use crate::db::schema::{caller_idempotency_keys, idempotency_keys, jobs, subscriptions};
+use crate::domain::job::JobStatus;
+use crate::domain::subscription::SubscriptionStatus;
+use crate::error::{ApiError, ApiResult, internal_error};
+use crate::services::audit::{self, Event, snapshot};
+use crate::services::collection::{self, Collected};
+use crate::services::engine::{Engine, recovery};
+use crate::services::renewals::{self, engine_at, system_caller};
+
+/// How long an idempotency key is kept after its request completed (SPEC §5: at least 24 h).
+const KEY_RETENTION: Duration = Duration::hours(24);
+/// How long a finished job row is kept (its dedupe key has done its work by then).
+const JOB_RETENTION: Duration = Duration::days(7);
+
+/// Runs a claimed job and marks it done; an error leaves it to the caller to record.
+pub async fn run(
+    engine: &Engine,
+    conn: &mut AsyncPgConnection,
+    job: &Job,
+    worker: &str,
+) -> ApiResult<()> {
+    let request_id = format!("job-{}-{}", job.id, job.attempts);
+    let now = engine.clock.now();
+    match job.kind {
+        JobKind::RenewSubscription => {
+            let subscription_id = subject(job)?;
+            let period_end = job.due_at.date_naive();
+            let renewed =
+                renewals::renew(engine, conn, subscription_id, period_end, &request_id).await?;
+            if let Some(invoice_id) = renewed {
+                let at = engine_at(engine, job.due_at);
+                let caller = system_caller(request_id, job.due_at);
+                if collection::collect(&at, conn, &caller, invoice_id).await?
+                    == Collected::Unavailable
+                {
+                    // Retried with backoff; the same attempt keeps the same payment key.
+                    return Err(ApiError::unavailable());
+                }
+            }
+            succeed(conn, job, worker, now).await?;
+        }
+        JobKind::TrialWillEnd => {
+            let subscription_id = subject(job)?;
+            conn.transaction(async |conn| {
+                let subscription = load(conn, subscription_id).await?;
+                if subscription.status == SubscriptionStatus::Trialing {
+                    let caller = system_caller(request_id.clone(), job.due_at);
+                    audit::record_all(
+                        conn,
+                        &caller,
+                        vec![Event {
+                            account_id: Some(subscription.account_id),
+                            action: "subscription.trial_will_end",
+                            subject_type: "subscription",
+                            subject_id: Some(subscription.id),
+                            before: None,
+                            after: snapshot(&subscription),
+                            reason: None,
+                        }],
+                    )
+                    .await?;
+                }
+                still_held(conn, job, worker, now).await
+            })
+            .await?;
+        }
+        JobKind::ExpireTrial => {
+            let subscription_id = subject(job)?;
+            conn.transaction(async |conn| {
+                let last_day = job.due_at.date_naive() - Duration::days(1);
+                let expired: Option<Subscription> =
+                    diesel::update(subscriptions::table.find(subscription_id))
+                        .filter(subscriptions::status.eq(SubscriptionStatus::Trialing))
+                        .filter(subscriptions::trial_ends_on.eq(Some(last_day)))
+                        .set((
+                            subscriptions::status.eq(SubscriptionStatus::TrialExpired),
+                            subscriptions::version.eq(subscriptions::version + 1),
+                            subscriptions::updated_at.eq(job.due_at),
+                        ))
+                        .returning(Subscription::as_returning())
+                        .get_result(conn)
+                        .await
+                        .optional()?;
+                if let Some(subscription) = expired {
+                    let caller = system_caller(request_id.clone(), job.due_at);
+                    audit::record_all(
+                        conn,
+                        &caller,
+                        vec![Event {
+                            account_id: Some(subscription.account_id),
+                            action: "subscription.trial_expired",
+                            subject_type: "subscription",
+                            subject_id: Some(subscription.id),
+                            before: Some(json!({"status": SubscriptionStatus::Trialing})),
+                            after: snapshot(&subscription),
+                            reason: None,
+                        }],
+                    )
+                    .await?;
+                }
+                still_held(conn, job, worker, now).await
+            })
+            .await?;
+        }
+        JobKind::PurgeIdempotencyKeys => {
+            conn.transaction(async |conn| {
+                let cutoff = now - KEY_RETENTION;
+                // A key still leasing a pending order is kept: recovery settles through it.
+                diesel::delete(idempotency_keys::table)
+                    .filter(idempotency_keys::completed_at.lt(cutoff))
+                    .execute(conn)
+                    .await?;
+                diesel::delete(caller_idempotency_keys::table)
+                    .filter(caller_idempotency_keys::created_at.lt(cutoff))
+                    .execute(conn)
+                    .await?;
+                diesel::delete(jobs::table)
+                    .filter(jobs::status.eq(JobStatus::Succeeded))
+                    .filter(jobs::finished_at.lt(now - JOB_RETENTION))
+                    .execute(conn)
+                    .await?;
+                still_held(conn, job, worker, now).await
+            })
+            .await?;
+        }
+        JobKind::RecoverPendingOrders => {
+            recovery::recover_pending_orders(engine).await?;
+            succeed(conn, job, worker, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Marks the job done inside the transaction of its effect: both or neither. A worker that
+/// lost its lease meanwhile rolls its effect back.
+async fn still_held(
+    conn: &mut AsyncPgConnection,
+    job: &Job,
+    worker: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    if succeed(conn, job, worker, now).await? {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            crate::error::ErrorCode::Conflict,
+            "the job was taken over by another worker",
+        ))
+    }
+}
+
+fn subject(job: &Job) -> ApiResult<uuid::Uuid> {
+    job.subject_id
+        .ok_or_else(|| internal_error("job without a subject", &job.dedupe_key))
+}
+
+async fn load(
+    conn: &mut AsyncPgConnection,
+    subscription_id: uuid::Uuid,
+) -> ApiResult<Subscription> {
+    Ok(subscriptions::table
+        .find(subscription_id)
+        .select(Subscription::as_select())
+        .for_no_key_update()
+        .first(conn)
+        .await?)
+}

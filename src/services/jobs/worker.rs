@@ -1,0 +1,88 @@
+//! The worker: sweep what is due into jobs, claim them, run them, record failures — on every
+//! instance at once (`serve` runs it unless `JOBS=off`; `billing-center worker` runs only
+//! it). Nothing is remembered between rounds: the jobs table is the whole state.
+
+use chrono::Duration;
+
+use super::{claim, fail, run, stats, sweep};
+use crate::error::ApiResult;
+use crate::services::engine::Engine;
+
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Names the worker in `locked_by` (host, process and a random part).
+    pub id: String,
+    /// How long a claimed job is this worker's (`JOB_LEASE_SECONDS`).
+    pub lease: Duration,
+    /// Jobs claimed at once.
+    pub batch: i32,
+}
+
+impl WorkerOptions {
+    pub fn new(lease_seconds: i64) -> WorkerOptions {
+        WorkerOptions {
+            id: format!(
+                "{}-{}",
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
+            lease: Duration::seconds(lease_seconds),
+            batch: 32,
+        }
+    }
+}
+
+/// Sweeps, then claims and runs jobs until none is due at the engine's "now"; returns how
+/// many ran to completion. A job that fails is recorded (retried later, or parked).
+pub async fn run_due(engine: &Engine, options: &WorkerOptions) -> ApiResult<usize> {
+    let mut conn = engine.pool.get().await?;
+    let mut completed = 0;
+    loop {
+        let now = engine.clock.now();
+        sweep::sweep(&mut conn, now).await?;
+        let claimed = claim(&mut conn, &options.id, now, options.lease, options.batch).await?;
+        if claimed.is_empty() {
+            return Ok(completed);
+        }
+        for job in &claimed {
+            match run::run(engine, &mut conn, job, &options.id).await {
+                Ok(()) => {
+                    completed += 1;
+                    engine.metrics.job_run(job.kind.as_str(), "succeeded");
+                }
+                Err(error) => {
+                    tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %error, "job failed");
+                    engine.metrics.job_run(job.kind.as_str(), "failed");
+                    fail(
+                        &mut conn,
+                        job,
+                        &options.id,
+                        engine.clock.now(),
+                        &error.to_string(),
+                    )
+                    .await?;
+                }
+            }
+        }
+    }
+}
+
+/// Runs [`run_due`] every `interval` until the process stops, and refreshes the job gauges.
+pub async fn run_forever(engine: Engine, options: WorkerOptions, interval: std::time::Duration) {
+    tracing::info!(worker = %options.id, "background jobs: worker started");
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(error) = run_due(&engine, &options).await {
+            tracing::warn!(worker = %options.id, error = %error, "background jobs: round failed");
+        }
+        match engine.pool.get().await {
+            Ok(mut conn) => match stats(&mut conn, engine.clock.now()).await {
+                Ok(stats) => engine.metrics.set_jobs(&stats),
+                Err(error) => tracing::warn!(error = %error, "background jobs: stats failed"),
+            },
+            Err(error) => tracing::warn!(error = %error, "background jobs: no connection"),
+        }
+    }
+}
