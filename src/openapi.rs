@@ -1,11 +1,14 @@
-//! The OpenAPI document: the base (info, security, shared schemas) here, the paths from the
-//! handlers themselves (`#[utoipa::path]` on each, collected by `http::routes`). The problem
-//! responses every route shares are added in one place, so no handler can forget them.
+//! The OpenAPI document: the base (info, servers, security, shared schemas) here, the paths
+//! from the handlers themselves (`#[utoipa::path]` on each, collected by `http::routes`). The
+//! problem responses every route shares, and the `X-Request-Id` header every response carries,
+//! are added in one place, so no handler can forget them.
 
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{Operation, ParameterBuilder};
 use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref};
+use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem};
@@ -18,8 +21,13 @@ use crate::error::{FieldError, Problem};
 checkout summary and an order; assign licences to users. Every `/v1` call needs \
 `Authorization: Bearer <JWT>`. Errors are RFC 9457 problems with a stable `code`. Money is a decimal \
 string in the currency's minor units.",
-        license(name = "Proprietary"),
+        license(name = "Proprietary", identifier = "LicenseRef-Proprietary"),
+        contact(name = "Billing Center API team"),
     ),
+    // Relative: the document is served by the API itself (`/openapi.json`, Swagger UI), so
+    // "try it out" calls the server the page came from, whatever its host and port. A
+    // generated client is given its base URL when it is created.
+    servers((url = "/", description = "The server that serves this document (`scripts/dev`: http://127.0.0.1:8080)")),
     security(("bearer" = [])),
     components(schemas(Problem, FieldError)),
     modifiers(&BearerScheme),
@@ -61,10 +69,14 @@ pub fn base() -> OpenApiDoc {
     ApiDoc::openapi()
 }
 
-/// Adds the problem responses that every route of a kind shares.
+/// Adds the problem responses that every route of a kind shares, a description to every
+/// response that has none, and the `X-Request-Id` header to every response.
 pub fn finish(mut api: OpenApiDoc) -> OpenApiDoc {
     for (path, item) in api.paths.paths.iter_mut() {
         if !path.starts_with("/v1/") {
+            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                describe_responses(op);
+            }
             continue;
         }
         let has_id = path.contains('{');
@@ -127,9 +139,65 @@ pub fn finish(mut api: OpenApiDoc) -> OpenApiDoc {
                 "503",
                 "`service-unavailable`: the database is not reachable; retry",
             );
+            describe_responses(op);
+            demo_examples(op);
         }
     }
     api
+}
+
+/// What a problem response without a description of its own means, by status.
+fn default_description(status: &str) -> &'static str {
+    match status {
+        "403" => {
+            "`forbidden` or another 403 code: the caller may not do this here; `detail` says why and who can help"
+        }
+        "409" => "The request conflicts with the resource's state; `code` says how",
+        "412" => "`version-mismatch`: `If-Match` names an older version; read the resource again",
+        _ => "See the problem's `code`",
+    }
+}
+
+/// Path parameters that name the demo data (`scripts/dev`) get its ids as examples, so that
+/// Swagger UI's "Try it out" works on the demo database as it is.
+fn demo_examples(op: &mut Operation) {
+    let demo = |name: &str| match name {
+        "account_id" => Some(crate::seed::DEMO_SELF_SERVICE),
+        "subscription_id" => Some(crate::seed::DEMO_SELF_SERVICE_SUBSCRIPTION),
+        "user_id" => Some(crate::seed::DEMO_SELF_SERVICE_USER),
+        _ => None,
+    };
+    for parameter in op.parameters.iter_mut().flatten() {
+        if let Some(id) = demo(&parameter.name) {
+            *parameter = ParameterBuilder::from(parameter.clone())
+                .example(Some(serde_json::json!(id)))
+                .build();
+        }
+    }
+}
+
+fn describe_responses(op: &mut Operation) {
+    for (status, response) in op.responses.responses.iter_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        if response.description.is_empty() {
+            response.description = default_description(status).to_owned();
+        }
+        response
+            .headers
+            .insert("X-Request-Id".to_owned(), request_id_header());
+    }
+}
+
+fn request_id_header() -> utoipa::openapi::header::Header {
+    HeaderBuilder::new()
+        .schema(ObjectBuilder::new().schema_type(Type::String))
+        .description(Some(
+            "The request's id, as logged and recorded in audit events: the `X-Request-Id` the \
+caller sent (1–128 letters, digits, `-_.:`), or a new UUID",
+        ))
+        .build()
 }
 
 fn add(op: &mut Operation, status: &str, description: &str) {

@@ -2,6 +2,7 @@
 //! same list, newest first.
 
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::{Ref, schema::ArrayBuilder};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -35,13 +36,24 @@ pub fn unknown_cursor() -> ApiError {
     ApiError::invalid_field("starting_after", "is not an id of this list")
 }
 
-/// A page of a list.
+/// A page of a list, newest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct List<T> {
+    /// By reference to the item's own schema, so that a generated client has one type per
+    /// resource whether it reads one item or a page.
+    #[schema(schema_with = items_by_reference::<T>)]
     pub data: Vec<T>,
     pub has_more: bool,
     /// The id to pass as `starting_after` for the next page, when `has_more`.
     pub next_starting_after: Option<Uuid>,
+}
+
+/// `data` of `List<T>` in the document: an array of references to `T`'s schema. utoipa
+/// would otherwise copy `T`'s schema into every `List_*` schema.
+fn items_by_reference<T: ToSchema>() -> ArrayBuilder {
+    ArrayBuilder::new()
+        .items(Ref::from_schema_name(T::name()))
+        .description(Some("The page's items, newest first."))
 }
 
 impl<T> List<T> {

@@ -19,6 +19,10 @@ pub const DEMO_TRIAL_EXPIRED: Uuid = Uuid::from_u128(0x0000_0000_0000_4000_8100_
 pub const DEMO_CORPORATE: Uuid = Uuid::from_u128(0x0000_0000_0000_4000_8100_0000_0000_0003);
 pub const DEMO_EU_NO_VAT: Uuid = Uuid::from_u128(0x0000_0000_0000_4000_8100_0000_0000_0004);
 pub const DEMO_REPRESENTATIVE: &str = "rep-jane-doe";
+/// The self-service account's subscription and its first user (the ids `seed_demo` derives).
+pub const DEMO_SELF_SERVICE_SUBSCRIPTION: Uuid =
+    Uuid::from_u128(DEMO_SELF_SERVICE.as_u128() + 0x1_0000);
+pub const DEMO_SELF_SERVICE_USER: Uuid = Uuid::from_u128(DEMO_SELF_SERVICE.as_u128() + 0x2_0000);
 
 struct DemoAccount {
     id: Uuid,

@@ -180,7 +180,7 @@ pub struct AuditEvent {
     pub id: Uuid,
     pub account_id: Option<Uuid>,
     pub actor_sub: String,
-    pub actor_role: String,
+    pub actor_role: Role,
     pub action: String,
     pub subject_type: String,
     pub subject_id: Option<Uuid>,

@@ -4,6 +4,7 @@
 //! is logged once, with everything, where it is rendered.
 
 mod database;
+mod problem_schema;
 
 pub use database::{connection_lost, violated_constraint};
 
@@ -60,6 +61,51 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in declaration order (listed in the OpenAPI document's `Problem.code`).
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::Unauthenticated,
+        ErrorCode::NotFound,
+        ErrorCode::Forbidden,
+        ErrorCode::DowngradeRequiresAssistance,
+        ErrorCode::UseCorporatePortal,
+        ErrorCode::UseBillingCenter,
+        ErrorCode::ValidationFailed,
+        ErrorCode::NoChange,
+        ErrorCode::CartEmpty,
+        ErrorCode::TrialExpired,
+        ErrorCode::TrialActive,
+        ErrorCode::AlreadySubscribed,
+        ErrorCode::LicensesInUse,
+        ErrorCode::NoLicensesAvailable,
+        ErrorCode::PaymentMethodRequired,
+        ErrorCode::PaymentMethodInvalid,
+        ErrorCode::VatIdRequired,
+        ErrorCode::CardDeclined,
+        ErrorCode::QuoteChanged,
+        ErrorCode::VersionMismatch,
+        ErrorCode::IdempotencyKeyRequired,
+        ErrorCode::IdempotencyKeyReused,
+        ErrorCode::IdempotencyKeyInUse,
+        ErrorCode::SubscriptionExists,
+        ErrorCode::DuplicateEmail,
+        ErrorCode::DuplicatePayment,
+        ErrorCode::MalformedRequest,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::RateLimited,
+        ErrorCode::SubscriptionPastDue,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::PurchaseOrderExpired,
+        ErrorCode::PurchaseOrderLimitExceeded,
+        ErrorCode::PurchaseOrderExists,
+        ErrorCode::QuoteExpired,
+        ErrorCode::QuoteNotOpen,
+        ErrorCode::QuoteStale,
+        ErrorCode::Conflict,
+        ErrorCode::ServiceUnavailable,
+        ErrorCode::Internal,
+    ];
+
     pub fn as_str(self) -> &'static str {
         use ErrorCode::*;
         match self {
@@ -194,12 +240,15 @@ impl ErrorCode {
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct FieldError {
     /// JSON pointer-like path of the field, e.g. `billing_contact.email`.
+    #[schema(example = "billing_contact.email")]
     pub field: String,
+    #[schema(example = "must be an email address")]
     pub message: String,
 }
 
-/// The body of every error response (RFC 9457).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// The body of every error response (RFC 9457). Its schema in the document is written out in
+/// `problem_schema`, extensions included.
+#[derive(Debug, Clone, Serialize)]
 pub struct Problem {
     /// URI reference that identifies the problem type: `/problems/<code>`.
     #[serde(rename = "type")]
@@ -213,7 +262,6 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     /// Extra members some problems carry (`requirements`, `quote`, `licenses_to_unassign`…).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Object)]
     pub extensions: Option<serde_json::Map<String, serde_json::Value>>,
 }
 

@@ -10,12 +10,14 @@ use crate::pagination::{List, ListParams};
 use crate::services::Caller;
 use crate::services::licenses::{self, AssignmentView, BulkInput, BulkResponse};
 
+/// List who holds a licence
+///
 /// Users holding a licence of the subscription, newest first (`starting_after` is a user id).
 #[utoipa::path(
     tag = "licenses",
     params(("account_id" = Uuid, Path), ("subscription_id" = Uuid, Path), ListParams),
     responses(
-        (status = 200, body = List<AssignmentView>),
+        (status = 200, body = List<AssignmentView>, description = "A page of assignments"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -43,8 +45,12 @@ pub async fn list_assignments(
     )))
 }
 
-/// Enable the product for a user (assign a licence). Idempotent: 201 when new, 200 when the
-/// user already held it.
+/// Assign a licence to a user
+///
+/// Enables the product for the user. Idempotent: 201 when the licence is new, 200 when the user
+/// already held it. Never beyond the licences bought, also under concurrent requests (409
+/// `no-licenses-available`); `active` subscriptions, and `trialing` ones within their trial
+/// quantity.
 #[utoipa::path(
     tag = "licenses",
     params(("account_id" = Uuid, Path), ("subscription_id" = Uuid, Path), ("user_id" = Uuid, Path)),
@@ -72,7 +78,10 @@ pub async fn put_assignment(
     })
 }
 
-/// Disable the product for a user (free the licence). Idempotent.
+/// Unassign a user's licence
+///
+/// Disables the product for the user and frees the licence. Idempotent: 204 whether or not the
+/// user held one.
 #[utoipa::path(
     tag = "licenses",
     params(("account_id" = Uuid, Path), ("subscription_id" = Uuid, Path), ("user_id" = Uuid, Path)),
@@ -92,14 +101,25 @@ pub async fn delete_assignment(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Apply many assign/unassign operations for one subscription, all or nothing. Unassignments
+/// Assign and unassign in bulk
+///
+/// Applies many assign/unassign operations to one subscription, all or nothing. Unassignments
 /// free licences for the assignments of the same batch.
 #[utoipa::path(
     tag = "licenses",
     params(("account_id" = Uuid, Path), ("subscription_id" = Uuid, Path)),
-    request_body = BulkInput,
+    request_body(
+        content = BulkInput,
+        description = "The operations, applied in one transaction; unassignments first.",
+        example = json!({
+            "operations": [
+                {"user_id": "00000000-0000-4000-8100-000000020001", "action": "assign"},
+                {"user_id": "00000000-0000-4000-8100-000000020002", "action": "assign"}
+            ]
+        })
+    ),
     responses(
-        (status = 200, body = BulkResponse),
+        (status = 200, body = BulkResponse, description = "Each operation's outcome, and the licences now assigned and free"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json",
          description = "`no-licenses-available`: nothing was applied; `licenses_available` says how many are free"),

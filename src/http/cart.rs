@@ -21,12 +21,17 @@ fn respond(state: &AppState, detail: CartDetail) -> ApiResult<HttpResponse> {
         .json(view))
 }
 
-/// The account's open cart (an empty one if there is none).
+/// Read the account's cart
+///
+/// The account's open cart, created empty when there is none. `item_count` lets a portal offer
+/// "Add to cart" instead of "Checkout" while other items wait. The `ETag` is the cart's
+/// version, for `If-Match` on the edits.
 #[utoipa::path(
     tag = "cart",
     params(("account_id" = Uuid, Path)),
     responses(
-        (status = 200, body = CartView, headers(("ETag" = String))),
+        (status = 200, body = CartView, headers(("ETag" = String, description = "The cart's version, quotes included")),
+         description = "The open cart"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -40,15 +45,30 @@ pub async fn get_cart(
     respond(&state, detail)
 }
 
-/// Add an item, or replace the item of the same product: `change` an active subscription
-/// (plan, licences, billing frequency) or `subscribe` to a product (e.g. after a trial).
-/// Every rule is checked now and again at checkout.
+/// Add an item to the cart
+///
+/// Adds an item, or replaces the item of the same product: `change` an active subscription
+/// (plan, licences, billing frequency) or `subscribe` to a product that has no active
+/// subscription (e.g. after a trial). Every rule is checked now and again at checkout: an
+/// upgrade is open to every role that reaches the account, a downgrade only to a representative
+/// or support, and licences never go below those assigned. Every edit bumps the cart's version.
 #[utoipa::path(
     tag = "cart",
     params(("account_id" = Uuid, Path), ("If-Match" = Option<String>, Header, pattern = r#"^(W/)?"[0-9]{1,9}"$"#, description = "The cart's `ETag`, quotes included (`\"3\"`); a stale one is 412 `version-mismatch`")),
-    request_body = CartItemInput,
+    request_body(
+        content = CartItemInput,
+        description = "A `change` of an active subscription or a `subscribe` to a product. The example upgrades the demo account's subscription (`scripts/dev`) to Premium × 8, billed annually.",
+        example = json!({
+            "type": "change",
+            "subscription_id": "00000000-0000-4000-8100-000000010001",
+            "plan": "premium",
+            "quantity": 8,
+            "billing_frequency": "annual"
+        })
+    ),
     responses(
-        (status = 200, body = CartView, headers(("ETag" = String))),
+        (status = 200, body = CartView, headers(("ETag" = String, description = "The cart's new version")),
+         description = "The cart with the item"),
         (status = 403, body = Problem, content_type = "application/problem+json",
          description = "`downgrade-requires-assistance`, `use-corporate-portal`, `use-billing-center`"),
         (status = 409, body = Problem, content_type = "application/problem+json",
@@ -77,13 +97,21 @@ pub async fn add_cart_item(
     respond(&state, detail)
 }
 
-/// Change an item ("Change order"): plan, licences and/or billing frequency.
+/// Change a cart item
+///
+/// "Change order": a new plan, licence count and/or billing frequency for an item, checked
+/// against the same rules as when it was added.
 #[utoipa::path(
     tag = "cart",
     params(("account_id" = Uuid, Path), ("item_id" = Uuid, Path), ("If-Match" = Option<String>, Header, pattern = r#"^(W/)?"[0-9]{1,9}"$"#, description = "The cart's `ETag`, quotes included (`\"3\"`); a stale one is 412 `version-mismatch`")),
-    request_body = CartItemPatch,
+    request_body(
+        content = CartItemPatch,
+        description = "Only the fields to change.",
+        example = json!({"quantity": 10})
+    ),
     responses(
-        (status = 200, body = CartView, headers(("ETag" = String))),
+        (status = 200, body = CartView, headers(("ETag" = String, description = "The cart's new version")),
+         description = "The cart with the changed item"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json"),
@@ -111,7 +139,9 @@ pub async fn patch_cart_item(
     respond(&state, detail)
 }
 
-/// Remove an item.
+/// Remove a cart item
+///
+/// Removes the item; the cart's version moves on.
 #[utoipa::path(
     tag = "cart",
     params(("account_id" = Uuid, Path), ("item_id" = Uuid, Path), ("If-Match" = Option<String>, Header, pattern = r#"^(W/)?"[0-9]{1,9}"$"#, description = "The cart's `ETag`, quotes included (`\"3\"`); a stale one is 412 `version-mismatch`")),
@@ -135,14 +165,19 @@ pub async fn delete_cart_item(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The checkout summary: per item the new period (starting today), licences, unit and plan
-/// price, proration credit and lines; the totals with tax and credit; open requirements;
-/// and the `quote_etag` to send as `If-Match` when placing the order.
+/// Read the checkout summary
+///
+/// The checkout summary: per item the new billing period (starting today), licences, unit and
+/// plan price, the credit for the unused time of the replaced period, and its lines; then the
+/// subtotal, tax (rate, reverse charge), credit balance applied and total due; the requirements
+/// still open (`payment_method`, `vat_id`); and the `quote_etag` to send as `If-Match` when
+/// placing the order, so that what was reviewed is what is charged.
 #[utoipa::path(
     tag = "cart",
     params(("account_id" = Uuid, Path)),
     responses(
-        (status = 200, body = QuoteView, headers(("ETag" = String, description = "The quote_etag"))),
+        (status = 200, body = QuoteView, headers(("ETag" = String, description = "The `quote_etag`")),
+         description = "The checkout summary"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json",
          description = "An item breaks a rule now (`licenses-in-use`, `trial-expired`…)"),
@@ -161,9 +196,15 @@ pub async fn get_quote(
         .json(view))
 }
 
-/// Place the order. Re-checks every rule, charges the card (self-service) or opens an
-/// invoice (corporate), applies every change with a new period starting today, and closes
-/// the cart — exactly once per `Idempotency-Key`: a retry returns the same order.
+/// Place the order
+///
+/// Places the cart as an order: re-checks every rule, charges the card (self-service) or opens
+/// an invoice with its due date (corporate), applies every change with a new period starting
+/// today, records the order, its invoice and an audit event, and closes the cart. Exactly once
+/// per `Idempotency-Key`: a retry with the same key returns the same order
+/// (`Idempotent-Replayed: true`); the same key with another body is 422
+/// `idempotency-key-reused`. A representative or support must give a `reason`; a body of `{}`
+/// places a contact's order.
 #[utoipa::path(
     tag = "cart",
     params(
@@ -171,9 +212,14 @@ pub async fn get_quote(
         ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$", description = "Required; 1–255 visible ASCII characters (no spaces), kept at least 24 hours; a retry with the same key returns the same order"),
         ("If-Match" = Option<String>, Header, pattern = r#"^(\*|"q-[0-9a-f]{32}")$"#, description = "The `quote_etag` that was reviewed, quotes included (`\"q-…\"`), or `*`; a different one is 412 `quote-changed`"),
     ),
-    request_body = CheckoutInput,
+    request_body(
+        content = CheckoutInput,
+        description = "`{}` for a contact's own order. `reason` is required when a representative or support places the order; `po_number` names the customer's purchase order (corporate accounts).",
+        example = json!({})
+    ),
     responses(
-        (status = 201, body = OrderView, description = "The order (also for a replayed key, with `Idempotent-Replayed: true`)"),
+        (status = 201, body = OrderView, description = "The order (also for a replayed key)",
+         headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same key"))),
         (status = 402, body = Problem, content_type = "application/problem+json", description = "`card-declined`: nothing changed"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json",

@@ -22,17 +22,23 @@ pub struct PriceView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PlanView {
+    #[schema(example = "premium")]
     pub code: String,
+    #[schema(example = "Premium")]
     pub name: String,
     /// Higher rank = more features.
+    #[schema(example = 2)]
     pub rank: i32,
+    #[schema(example = json!(["Unattended access", "Remote support sessions", "File transfer", "Mobile device support", "Session recording"]))]
     pub features: Vec<String>,
     pub prices: Vec<PriceView>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProductView {
+    #[schema(example = "gotoassist-rs-v4")]
     pub code: String,
+    #[schema(example = "GoToAssist Remote Support v4")]
     pub name: String,
     pub plans: Vec<PlanView>,
 }
@@ -42,11 +48,14 @@ pub struct ProductList {
     pub data: Vec<ProductView>,
 }
 
-/// List products with their plans and current prices.
+/// List products, plans and prices
+///
+/// Every product with its plans (ranked: a higher rank has more features) and, per billing
+/// frequency and currency, the price per licence per period in force today.
 #[utoipa::path(
     tag = "catalog",
     operation_id = "list_products",
-    responses((status = 200, body = ProductList))
+    responses((status = 200, body = ProductList, description = "The catalog"))
 )]
 #[get("/catalog/products")]
 pub async fn list_products(

@@ -9,12 +9,16 @@ use crate::pagination::{List, ListParams};
 use crate::services::Caller;
 use crate::services::events::{self, EventView};
 
-/// The account's audit trail, newest first.
+/// List the account's audit events
+///
+/// Every change to the account, newest first: who (`sub` and role), what (`action`, subject,
+/// before and after), why (`reason`, for changes made on the customer's behalf), and the
+/// request id.
 #[utoipa::path(
     tag = "events",
     params(("account_id" = Uuid, Path), ListParams),
     responses(
-        (status = 200, body = List<EventView>),
+        (status = 200, body = List<EventView>, description = "A page of audit events"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]

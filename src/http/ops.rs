@@ -15,20 +15,29 @@ pub struct Health {
     pub status: &'static str,
 }
 
-/// The process is alive.
-#[utoipa::path(tag = "ops", security(()), responses((status = 200, body = Health)))]
+/// Liveness
+///
+/// The process is alive and serving requests. Needs no token and touches no database.
+#[utoipa::path(
+    tag = "ops",
+    security(()),
+    responses((status = 200, body = Health, description = "Alive", example = json!({"status": "ok"})))
+)]
 #[get("/healthz")]
 pub async fn healthz() -> web::Json<Health> {
     web::Json(Health { status: "ok" })
 }
 
-/// The database is reachable.
+/// Readiness
+///
+/// The database is reachable: 200 when a query succeeds, 503 otherwise. Needs no token.
 #[utoipa::path(
     tag = "ops",
     security(()),
     responses(
-        (status = 200, body = Health),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 200, body = Health, description = "Ready", example = json!({"status": "ready"})),
+        (status = 503, body = Problem, content_type = "application/problem+json",
+         description = "`service-unavailable`: the database is not reachable"),
     )
 )]
 #[get("/readyz")]
@@ -40,9 +49,15 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, Api
     Ok(web::Json(Health { status: "ready" }))
 }
 
-/// Prometheus text exposition (format 0.0.4): requests and latency by route, the process,
-/// the database pool and its statements, orders placed and order request outcomes.
-#[utoipa::path(tag = "ops", security(()), responses((status = 200, content_type = "text/plain", body = String)))]
+/// Prometheus metrics
+///
+/// Prometheus text exposition (format 0.0.4): requests and latency by route, the process, the
+/// database pool and its statements, orders placed and order request outcomes. Needs no token.
+#[utoipa::path(
+    tag = "ops",
+    security(()),
+    responses((status = 200, content_type = "text/plain", body = String, description = "The metrics, in Prometheus' text format"))
+)]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()

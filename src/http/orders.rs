@@ -12,12 +12,15 @@ use crate::services::Caller;
 use crate::services::invoice_payments::{self, RecordPayment};
 use crate::services::orders::{self, InvoiceView, OrderView};
 
-/// The account's orders, newest first.
+/// List the account's orders
+///
+/// The account's orders, newest first: `pending` while a card is being charged, `completed`, or
+/// `voided` (paid but no longer applicable, refunded).
 #[utoipa::path(
     tag = "orders",
     params(("account_id" = Uuid, Path), ListParams),
     responses(
-        (status = 200, body = List<OrderView>),
+        (status = 200, body = List<OrderView>, description = "A page of orders"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -33,12 +36,15 @@ pub async fn list_orders(
     Ok(web::Json(List::from_rows(rows, limit, |o| o.id, |o| o)))
 }
 
-/// One order with its items, lines and the licences still to assign.
+/// Read an order
+///
+/// One order with its items, lines and totals, and per subscription the licences still to
+/// assign (the next step after a purchase).
 #[utoipa::path(
     tag = "orders",
     params(("account_id" = Uuid, Path), ("order_id" = Uuid, Path)),
     responses(
-        (status = 200, body = OrderView),
+        (status = 200, body = OrderView, description = "The order"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -54,12 +60,14 @@ pub async fn get_order(
     ))
 }
 
-/// The account's invoices, newest first.
+/// List the account's invoices
+///
+/// The account's invoices, newest first, with their lines, tax, status and due date.
 #[utoipa::path(
     tag = "invoices",
     params(("account_id" = Uuid, Path), ListParams),
     responses(
-        (status = 200, body = List<InvoiceView>),
+        (status = 200, body = List<InvoiceView>, description = "A page of invoices"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -75,12 +83,15 @@ pub async fn list_invoices(
     Ok(web::Json(List::from_rows(rows, limit, |i| i.id, |i| i)))
 }
 
-/// One invoice with its lines, tax, status and due date.
+/// Read an invoice
+///
+/// One invoice: lines, subtotal, tax (rate, reverse charge), credit applied, total due, status
+/// (`paid`, `open`, …), due date, purchase order number and the payments received.
 #[utoipa::path(
     tag = "invoices",
     params(("account_id" = Uuid, Path), ("invoice_id" = Uuid, Path)),
     responses(
-        (status = 200, body = InvoiceView),
+        (status = 200, body = InvoiceView, description = "The invoice"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -96,9 +107,12 @@ pub async fn get_invoice(
     ))
 }
 
-/// Record a payment received by transfer or cheque (representative, support or admin); the invoice
-/// becomes `paid` when the payments cover it. Recorded exactly once per `Idempotency-Key`
-/// (a retry gets the stored answer) and once per `reference` on the account.
+/// Record a payment received
+///
+/// Representative, support or admin: records money received by bank transfer or cheque against
+/// an open invoice; the invoice becomes `paid` when the payments cover it. Recorded exactly
+/// once per `Idempotency-Key` (a retry gets the stored answer) and once per `reference` on the
+/// account.
 #[utoipa::path(
     tag = "invoices",
     params(
@@ -106,9 +120,18 @@ pub async fn get_invoice(
         ("invoice_id" = Uuid, Path),
         ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$", description = "Required; 1–255 visible ASCII characters, scoped to the account"),
     ),
-    request_body = RecordPayment,
+    request_body(
+        content = RecordPayment,
+        example = json!({
+            "amount": "1500.00",
+            "method": "bank_transfer",
+            "reference": "BANK-REF-2026-12-0042",
+            "received_on": "2026-12-01"
+        })
+    ),
     responses(
-        (status = 201, body = InvoiceView, description = "The invoice with the payment (also for a replayed key, with `Idempotent-Replayed: true`)"),
+        (status = 201, body = InvoiceView, description = "The invoice with the payment (also for a replayed key)",
+         headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same key"))),
         (status = 400, body = Problem, content_type = "application/problem+json", description = "`idempotency-key-required`"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json",

@@ -10,12 +10,14 @@ use crate::pagination::{List, ListParams};
 use crate::services::Caller;
 use crate::services::purchase_orders::{self, CreatePurchaseOrder, PurchaseOrderView};
 
-/// The account's purchase orders with what has been ordered under each, newest first.
+/// List the account's purchase orders
+///
+/// The purchase orders on file, newest first, with what has been ordered under each.
 #[utoipa::path(
     tag = "purchase-orders",
     params(("account_id" = Uuid, Path), ListParams),
     responses(
-        (status = 200, body = List<PurchaseOrderView>),
+        (status = 200, body = List<PurchaseOrderView>, description = "A page of purchase orders"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -31,14 +33,19 @@ pub async fn list_purchase_orders(
     Ok(web::Json(List::from_rows(rows, limit, |p| p.id, |p| p)))
 }
 
-/// Keep a purchase order on file: orders naming its number must come before its expiry and
-/// stay within its amount limit.
+/// Keep a purchase order on file
+///
+/// Corporate accounts: orders that name its number must come before its expiry and stay within
+/// its amount limit. Numbers match in any case.
 #[utoipa::path(
     tag = "purchase-orders",
     params(("account_id" = Uuid, Path)),
-    request_body = CreatePurchaseOrder,
+    request_body(
+        content = CreatePurchaseOrder,
+        example = json!({"number": "PO-2026-0042", "amount_limit": "50000.00", "expires_on": "2027-12-31"})
+    ),
     responses(
-        (status = 201, body = PurchaseOrderView),
+        (status = 201, body = PurchaseOrderView, description = "The purchase order"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`purchase-order-exists`"),
     )

@@ -19,16 +19,18 @@ use crate::services::quotes::{self, AcceptQuote, CreateQuote, RejectQuote, SentQ
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WithdrawQuote {
-    #[schema(max_length = 1000)]
+    #[schema(max_length = 1000, example = "Superseded by QUO-000008")]
     pub reason: Option<String>,
 }
 
-/// The account's quotes, newest first.
+/// List the account's quotes
+///
+/// Corporate accounts: the quotes a representative sent, newest first, with their status.
 #[utoipa::path(
     tag = "quotes",
     params(("account_id" = Uuid, Path), ListParams),
     responses(
-        (status = 200, body = List<SentQuoteView>),
+        (status = 200, body = List<SentQuoteView>, description = "A page of quotes"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -50,12 +52,16 @@ pub async fn list_quotes(
     )))
 }
 
-/// One quote.
+/// Read a quote
+///
+/// One quote as sent and, while it can be accepted, `current_summary`: the same items at the
+/// quoted unit prices, priced today (the new period starts on the day of acceptance), with
+/// `current_quote_etag` to send as `If-Match` when accepting.
 #[utoipa::path(
     tag = "quotes",
     params(("account_id" = Uuid, Path), ("quote_id" = Uuid, Path)),
     responses(
-        (status = 200, body = SentQuoteView),
+        (status = 200, body = SentQuoteView, description = "The quote"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -74,14 +80,19 @@ pub async fn get_quote_document(
     )))
 }
 
-/// Send a quote (representative): the account's cart, priced and frozen with an expiry
-/// date; the cart empties.
+/// Send a quote
+///
+/// The representative sends the account's cart as a quote: priced and frozen, open until its
+/// expiry date. The cart empties.
 #[utoipa::path(
     tag = "quotes",
     params(("account_id" = Uuid, Path)),
-    request_body = CreateQuote,
+    request_body(
+        content = CreateQuote,
+        example = json!({"valid_for_days": 30, "note": "Premium for all 250 seats, as discussed on our call."})
+    ),
     responses(
-        (status = 201, body = SentQuoteView),
+        (status = 201, body = SentQuoteView, description = "The quote as sent"),
         (status = 403, body = Problem, content_type = "application/problem+json",
          description = "Not the representative, or not a corporate account"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "An item breaks a rule now"),
@@ -98,8 +109,10 @@ pub async fn create_quote(
     Ok(HttpResponse::Created().json(quotes::view(quote, state.clock.today())))
 }
 
-/// Accept a quote (corporate contact): places the order at the quoted unit prices, priced on
-/// the day of acceptance, and opens its invoice — exactly once per `Idempotency-Key` and once per quote.
+/// Accept a quote
+///
+/// The corporate contact accepts: places the order at the quoted unit prices, priced on the day
+/// of acceptance, and opens its invoice. Exactly once per `Idempotency-Key` and once per quote.
 #[utoipa::path(
     tag = "quotes",
     params(
@@ -109,9 +122,14 @@ pub async fn create_quote(
         ("If-Match" = Option<String>, Header, pattern = r#"^(\*|"qa-[0-9a-f]{32}")$"#,
          description = "The `current_quote_etag` of the summary reviewed (or `*`); without it, the amounts as sent must still hold. Amounts that moved answer 412 `quote-changed` with the fresh summary"),
     ),
-    request_body = AcceptQuote,
+    request_body(
+        content = AcceptQuote,
+        description = "`{}`, or the customer's purchase order number to print on the invoice.",
+        example = json!({})
+    ),
     responses(
-        (status = 201, body = OrderView),
+        (status = 201, body = OrderView, description = "The order (also for a replayed key)",
+         headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same key"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json",
          description = "`quote-expired`, `quote-not-open` (accepted, rejected or withdrawn), `quote-stale` (the subscriptions changed), `idempotency-key-in-use`"),
@@ -155,13 +173,18 @@ pub async fn accept_quote(
     )?))
 }
 
-/// Reject a quote with a reason (corporate contact).
+/// Reject a quote
+///
+/// The corporate contact declines the quote, with a reason for the representative.
 #[utoipa::path(
     tag = "quotes",
     params(("account_id" = Uuid, Path), ("quote_id" = Uuid, Path)),
-    request_body = RejectQuote,
+    request_body(
+        content = RejectQuote,
+        example = json!({"reason": "We will stay on Ultimate until the next budget year."})
+    ),
     responses(
-        (status = 200, body = SentQuoteView),
+        (status = 200, body = SentQuoteView, description = "The rejected quote"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`quote-expired`, `quote-not-open`"),
     )
@@ -186,13 +209,15 @@ pub async fn reject_quote(
     Ok(web::Json(quotes::view(quote, state.clock.today())))
 }
 
-/// Withdraw a sent quote (representative).
+/// Withdraw a quote
+///
+/// The representative withdraws a quote that is still open.
 #[utoipa::path(
     tag = "quotes",
     params(("account_id" = Uuid, Path), ("quote_id" = Uuid, Path)),
-    request_body = WithdrawQuote,
+    request_body(content = WithdrawQuote, example = json!({"reason": "Superseded by QUO-000008"})),
     responses(
-        (status = 200, body = SentQuoteView),
+        (status = 200, body = SentQuoteView, description = "The withdrawn quote"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`quote-expired`, `quote-not-open`"),
     )

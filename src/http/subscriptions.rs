@@ -26,11 +26,14 @@ pub struct SubscriptionView {
     pub id: Uuid,
     pub account_id: Uuid,
     /// Product code.
+    #[schema(example = "gotoassist-rs-v4")]
     pub product: String,
     /// Plan code.
+    #[schema(example = "standard")]
     pub plan: String,
     pub billing_frequency: BillingFrequency,
     /// Licences, 1..=10000.
+    #[schema(example = 5)]
     pub quantity: i32,
     pub status: SubscriptionStatus,
     pub current_period_start: Option<NaiveDate>,
@@ -42,9 +45,11 @@ pub struct SubscriptionView {
     pub currency: Currency,
     /// The trial's last day.
     pub trial_ends_on: Option<NaiveDate>,
+    #[schema(example = 2)]
     pub licenses_assigned: i32,
     /// What the caller may do now (`subscribe`, `edit`, `assign_licenses`).
     pub actions: Vec<SubscriptionAction>,
+    #[schema(example = 1)]
     pub version: i32,
 }
 
@@ -70,12 +75,15 @@ pub fn view(detail: SubscriptionDetail, today: NaiveDate) -> SubscriptionView {
     }
 }
 
-/// List the account's subscriptions, newest first.
+/// List the account's subscriptions
+///
+/// The account's subscriptions, newest first, each with the `actions` the caller may take now
+/// (`edit`, `subscribe`, `assign_licenses`), so a portal shows the right buttons.
 #[utoipa::path(
     tag = "subscriptions",
     params(("account_id" = Uuid, Path), ListParams),
     responses(
-        (status = 200, body = List<SubscriptionView>),
+        (status = 200, body = List<SubscriptionView>, description = "A page of subscriptions"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -97,12 +105,16 @@ pub async fn list_subscriptions(
     )))
 }
 
-/// Read one subscription.
+/// Read a subscription
+///
+/// Plan, billing frequency, licences (bought and assigned), status, current period and its
+/// amount, and the `actions` the caller may take now. The `ETag` is the version.
 #[utoipa::path(
     tag = "subscriptions",
     params(("account_id" = Uuid, Path), ("subscription_id" = Uuid, Path)),
     responses(
-        (status = 200, body = SubscriptionView, headers(("ETag" = String))),
+        (status = 200, body = SubscriptionView, headers(("ETag" = String, description = "The subscription's version")),
+         description = "The subscription"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -120,15 +132,29 @@ pub async fn get_subscription(
         .json(view))
 }
 
-/// Import a subscription without charging (admin; migration from a legacy system):
-/// `trialing` with `trial_ends_on`, or `active` with a `current_period_start` whose period
-/// contains today. Its `period_amount` is the plan's price on that start date × quantity.
+/// Import a subscription
+///
+/// Admin only; a migration from a legacy system, without charging: `trialing` with
+/// `trial_ends_on`, or `active` with a `current_period_start` whose period contains today. Its
+/// `period_amount` is the plan's price on that start date × quantity. One subscription per
+/// account and product.
 #[utoipa::path(
     tag = "subscriptions",
     params(("account_id" = Uuid, Path)),
-    request_body = ImportSubscription,
+    request_body(
+        content = ImportSubscription,
+        description = "A running trial (`trialing`, with `trial_ends_on`) or a paid subscription (`active`, with a `current_period_start` whose period contains today).",
+        example = json!({
+            "product": "gotoassist-service-desk",
+            "plan": "starter",
+            "quantity": 3,
+            "status": "trialing",
+            "trial_ends_on": "2030-06-30"
+        })
+    ),
     responses(
-        (status = 201, body = SubscriptionView, headers(("ETag" = String))),
+        (status = 201, body = SubscriptionView, headers(("ETag" = String, description = "The subscription's version")),
+         description = "The imported subscription"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json",
          description = "`subscription-exists`: the account has a subscription to the product"),

@@ -10,12 +10,14 @@ use crate::pagination::{List, ListParams};
 use crate::services::Caller;
 use crate::services::users::{self, CreateUser, UserView};
 
-/// List the account's users, newest first.
+/// List the account's users
+///
+/// The people of the account who may be given a licence, newest first.
 #[utoipa::path(
     tag = "users",
     params(("account_id" = Uuid, Path), ListParams),
     responses(
-        (status = 200, body = List<UserView>),
+        (status = 200, body = List<UserView>, description = "A page of users"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -36,13 +38,16 @@ pub async fn list_users(
     )))
 }
 
-/// Add a user to the account.
+/// Add a user
+///
+/// Adds a person to the account; the email is unique within the account (409
+/// `duplicate-email`).
 #[utoipa::path(
     tag = "users",
     params(("account_id" = Uuid, Path)),
-    request_body = CreateUser,
+    request_body(content = CreateUser, example = json!({"name": "Linus Torvalds", "email": "linus@acme.example"})),
     responses(
-        (status = 201, body = UserView),
+        (status = 201, body = UserView, description = "The user"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json",
          description = "`duplicate-email`: the email is already used in the account"),
@@ -59,7 +64,9 @@ pub async fn create_user(
     Ok(HttpResponse::Created().json(UserView::from(user)))
 }
 
-/// Remove a user; the licences the user held are freed.
+/// Remove a user
+///
+/// Removes the user; the licences the user held are freed.
 #[utoipa::path(
     tag = "users",
     params(("account_id" = Uuid, Path), ("user_id" = Uuid, Path)),

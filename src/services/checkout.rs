@@ -37,11 +37,14 @@ use crate::services::purchase_orders;
 #[serde(deny_unknown_fields)]
 pub struct CheckoutInput {
     /// The customer's purchase order number (corporate accounts), printed on the invoice.
-    #[schema(max_length = 100)]
+    #[schema(max_length = 100, example = "PO-2026-0042")]
     pub po_number: Option<String>,
     /// Why the order is placed on the customer's behalf: required for representatives,
     /// support and admins; recorded in the audit event.
-    #[schema(max_length = 1000)]
+    #[schema(
+        max_length = 1000,
+        example = "Customer asked by phone to move to Premium"
+    )]
     pub reason: Option<String>,
 }
 

@@ -30,6 +30,7 @@ use crate::services::rules::{self, ItemTarget};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct LineView {
+    #[schema(example = "Unused time on Standard × 5")]
     pub description: String,
     /// Negative for credits.
     #[schema(value_type = String, example = "-96.67")]
@@ -42,9 +43,12 @@ pub struct QuoteItemView {
     #[serde(rename = "type")]
     #[schema(example = "change")]
     pub kind: ItemKind,
+    #[schema(example = "gotoassist-rs-v4")]
     pub product: String,
+    #[schema(example = "premium")]
     pub plan: String,
     pub billing_frequency: BillingFrequency,
+    #[schema(example = 8)]
     pub quantity: i32,
     pub subscription_id: Option<Uuid>,
     /// The new billing period starts today.
@@ -52,13 +56,13 @@ pub struct QuoteItemView {
     /// Exclusive.
     pub period_end: NaiveDate,
     /// Per licence per period, in force today.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "468.00")]
     pub unit_price: Decimal,
     /// Unit price × licences, for the whole new period.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "3744.00")]
     pub plan_price: Decimal,
     /// Credit for the unused time of the replaced period (≥ 0; its line is negative).
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "96.67")]
     pub proration_credit: Decimal,
     pub lines: Vec<LineView>,
 }
@@ -68,24 +72,26 @@ pub struct QuoteView {
     pub date: NaiveDate,
     pub currency: Currency,
     pub cart_id: Uuid,
+    #[schema(example = 2)]
     pub cart_version: i32,
     pub items: Vec<QuoteItemView>,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "3647.33")]
     pub subtotal: Decimal,
     /// Decimal fraction, `"0"` when untaxed or reverse charged.
-    #[schema(value_type = String, example = "0.19")]
+    #[schema(value_type = String, example = "0")]
     pub tax_rate: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "0.00")]
     pub tax: Decimal,
     pub reverse_charge: bool,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "0.00")]
     pub credit_applied: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "0.00")]
     pub credit_created: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "3647.33")]
     pub total_due: Decimal,
     pub requirements: Vec<Requirement>,
     /// Send as `If-Match` on checkout to be charged exactly this.
+    #[schema(example = "\"q-5d41402abc4b2a76b9719d911017c592\"")]
     pub quote_etag: String,
 }
 

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::auth::Role;
 use crate::db::models::AuditEvent;
 use crate::error::ApiResult;
 use crate::pagination::ListParams;
@@ -36,8 +37,10 @@ pub async fn list(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActorView {
+    /// The token's `sub`.
+    #[schema(example = "ada@acme.example")]
     pub sub: String,
-    pub role: String,
+    pub role: Role,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,14 +49,21 @@ pub struct EventView {
     pub account_id: Option<Uuid>,
     pub actor: ActorView,
     /// e.g. `account.updated`, `user.created`, `subscription.imported`.
+    #[schema(example = "order.placed")]
     pub action: String,
+    /// What `subject_id` names, e.g. `order`, `user`, `subscription`.
+    #[schema(example = "order")]
     pub subject_type: String,
     pub subject_id: Option<Uuid>,
     #[schema(value_type = Option<Object>)]
     pub before: Option<serde_json::Value>,
     #[schema(value_type = Option<Object>)]
     pub after: Option<serde_json::Value>,
+    /// Why an assisting role acted on the customer's behalf.
+    #[schema(example = "Customer asked by phone to move to Premium")]
     pub reason: Option<String>,
+    /// The `X-Request-Id` of the request that made the change.
+    #[schema(example = "9b2f6a0e-4c1d-4e8a-b3f5-7d2c1e0a9f84")]
     pub request_id: String,
     pub created_at: DateTime<Utc>,
 }

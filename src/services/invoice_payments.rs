@@ -44,7 +44,7 @@ pub struct RecordPayment {
     pub method: PaymentMethodKind,
     /// The bank reference or cheque number; recorded once per account (any case, spaces
     /// around it ignored).
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, example = "BANK-REF-2026-12-0042")]
     pub reference: Option<String>,
     /// Defaults to today. Between 2000-01-01 and 2100-12-31.
     #[schema(pattern = r"^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$")]
@@ -54,11 +54,13 @@ pub struct RecordPayment {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PaymentView {
     pub id: Uuid,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "1500.00")]
     pub amount: Decimal,
     pub method: PaymentMethodKind,
+    #[schema(example = "BANK-REF-2026-12-0042")]
     pub reference: Option<String>,
     pub received_on: NaiveDate,
+    #[schema(example = "rep-jane-doe")]
     pub recorded_by: String,
 }
 

@@ -48,11 +48,12 @@ pub struct CreatePurchaseOrder {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PurchaseOrderView {
     pub id: Uuid,
+    #[schema(example = "PO-2026-0042")]
     pub number: String,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, example = "50000.00")]
     pub amount_limit: Option<Decimal>,
     /// Total due of the orders placed under this PO so far.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "3647.33")]
     pub amount_used: Decimal,
     pub expires_on: Option<NaiveDate>,
     pub created_at: chrono::DateTime<Utc>,

@@ -47,7 +47,7 @@ pub struct ImportSubscription {
     pub plan: String,
     /// Required for `active`; a trial defaults to `monthly`.
     pub billing_frequency: Option<BillingFrequency>,
-    #[schema(minimum = 1, maximum = 10000)]
+    #[schema(minimum = 1, maximum = 10000, example = 5)]
     pub quantity: i32,
     pub status: ImportStatus,
     /// `active` only: the start of the running period; the period must contain today.

@@ -21,9 +21,14 @@ use crate::services::audit::{self, Event, snapshot};
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, example = "Grace Hopper")]
     pub name: String,
-    #[schema(min_length = 3, max_length = 254, format = "email")]
+    #[schema(
+        min_length = 3,
+        max_length = 254,
+        format = "email",
+        example = "grace@acme.example"
+    )]
     pub email: String,
 }
 
@@ -153,7 +158,9 @@ pub async fn delete(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserView {
     pub id: Uuid,
+    #[schema(example = "Grace Hopper")]
     pub name: String,
+    #[schema(example = "grace@acme.example")]
     pub email: String,
     pub created_at: DateTime<Utc>,
 }

@@ -31,24 +31,29 @@ pub use view::{AccountView, AddressView, ContactView, PaymentMethodView};
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactInput {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, example = "Ada Lovelace")]
     pub name: String,
-    #[schema(min_length = 3, max_length = 254, format = "email")]
+    #[schema(
+        min_length = 3,
+        max_length = 254,
+        format = "email",
+        example = "ada@acme.example"
+    )]
     pub email: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressInput {
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, example = "1 Market Street")]
     pub line1: Option<String>,
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, example = "Suite 400")]
     pub line2: Option<String>,
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, example = "San Francisco")]
     pub city: Option<String>,
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, example = "94105")]
     pub postal_code: Option<String>,
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, example = "CA")]
     pub region: Option<String>,
 }
 
@@ -57,19 +62,19 @@ pub struct AddressInput {
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
     pub kind: AccountKind,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, example = "Muster Fernwartung GmbH")]
     pub name: String,
     /// An assigned ISO 3166-1 alpha-2 code, upper case.
     #[schema(min_length = 2, max_length = 2, pattern = "^[A-Z]{2}$", example = "DE")]
     pub country: String,
     pub currency: Currency,
     /// Checked against the country's format (and check digit where it has one).
-    #[schema(max_length = 32)]
+    #[schema(max_length = 32, example = "DE136695976")]
     pub vat_id: Option<String>,
     pub billing_contact: ContactInput,
     pub address: Option<AddressInput>,
     /// The `sub` of the representative; corporate accounts only.
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, example = "rep-jane-doe")]
     pub representative_id: Option<String>,
 }
 
@@ -78,13 +83,13 @@ pub struct CreateAccount {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchAccount {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, example = "Acme Remote Care Inc.")]
     pub name: Option<String>,
     /// An assigned ISO 3166-1 alpha-2 code, upper case.
-    #[schema(min_length = 2, max_length = 2, pattern = "^[A-Z]{2}$")]
+    #[schema(min_length = 2, max_length = 2, pattern = "^[A-Z]{2}$", example = "DE")]
     pub country: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, max_length = 32)]
+    #[schema(value_type = Option<String>, max_length = 32, example = "DE136695976")]
     pub vat_id: Option<Option<String>>,
     pub billing_contact: Option<ContactInput>,
     #[serde(default, deserialize_with = "nullable")]
@@ -92,10 +97,10 @@ pub struct PatchAccount {
     pub address: Option<Option<AddressInput>>,
     pub kind: Option<AccountKind>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, max_length = 200)]
+    #[schema(value_type = Option<String>, max_length = 200, example = "rep-jane-doe")]
     pub representative_id: Option<Option<String>>,
     /// Days an invoice is due after it is issued; admin or representative.
-    #[schema(minimum = 0, maximum = 365)]
+    #[schema(minimum = 0, maximum = 365, example = 30)]
     pub payment_terms_days: Option<i32>,
     /// Require a purchase order number on every order; admin or representative.
     pub po_required: Option<bool>,

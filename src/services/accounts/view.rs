@@ -13,25 +13,36 @@ use crate::error::ApiResult;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ContactView {
+    #[schema(example = "Ada Lovelace")]
     pub name: String,
+    #[schema(example = "ada@acme.example")]
     pub email: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AddressView {
+    #[schema(example = "1 Market Street")]
     pub line1: Option<String>,
+    #[schema(example = "Suite 400")]
     pub line2: Option<String>,
+    #[schema(example = "San Francisco")]
     pub city: Option<String>,
+    #[schema(example = "94105")]
     pub postal_code: Option<String>,
+    #[schema(example = "CA")]
     pub region: Option<String>,
 }
 
 /// Display data of the card on file; the card itself stays with the gateway.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentMethodView {
+    #[schema(example = "visa")]
     pub brand: String,
+    #[schema(example = "4242")]
     pub last4: String,
+    #[schema(example = 12)]
     pub exp_month: i16,
+    #[schema(example = 2030)]
     pub exp_year: i16,
 }
 
@@ -39,21 +50,29 @@ pub struct PaymentMethodView {
 pub struct AccountView {
     pub id: Uuid,
     pub kind: AccountKind,
+    #[schema(example = "Acme Remote Care")]
     pub name: String,
+    #[schema(example = "US")]
     pub country: String,
     pub currency: Currency,
+    /// The EU VAT ID, when the customer gave one (none in this example: a US account).
+    #[schema(example = json!(null))]
     pub vat_id: Option<String>,
     pub billing_contact: ContactView,
     pub address: AddressView,
+    /// The `sub` of the account's representative (corporate accounts).
+    #[schema(example = json!(null))]
     pub representative_id: Option<String>,
     pub payment_method: Option<PaymentMethodView>,
     /// Credit from earlier downgrades, applied to the next orders.
     #[schema(value_type = String, example = "0.00")]
     pub credit_balance: Decimal,
     /// Days an invoice is due after it is issued (orders settled by invoice).
+    #[schema(example = 30)]
     pub payment_terms_days: i32,
     /// Orders must name a purchase order number.
     pub po_required: bool,
+    #[schema(example = 3)]
     pub version: i32,
     pub created_at: DateTime<Utc>,
 }

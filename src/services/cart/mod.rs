@@ -26,21 +26,26 @@ pub use edit::{add_item, delete_item, patch_item};
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum CartItemInput {
     /// Change an active subscription: a new plan and/or quantity and/or billing frequency.
+    #[schema(title = "CartItemChange")]
     Change {
         subscription_id: Uuid,
         /// Plan code of the subscription's product.
+        #[schema(example = "premium")]
         plan: Option<String>,
-        #[schema(minimum = 1, maximum = 10000)]
+        #[schema(minimum = 1, maximum = 10000, example = 8)]
         quantity: Option<i32>,
         billing_frequency: Option<BillingFrequency>,
     },
     /// Buy a product that has no active subscription (e.g. after a trial).
+    #[schema(title = "CartItemSubscribe")]
     Subscribe {
         /// Product code.
+        #[schema(example = "gotoassist-service-desk")]
         product: String,
         /// Plan code.
+        #[schema(example = "starter")]
         plan: String,
-        #[schema(minimum = 1, maximum = 10000)]
+        #[schema(minimum = 1, maximum = 10000, example = 3)]
         quantity: i32,
         billing_frequency: BillingFrequency,
     },
@@ -50,8 +55,9 @@ pub enum CartItemInput {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CartItemPatch {
+    #[schema(example = "premium")]
     pub plan: Option<String>,
-    #[schema(minimum = 1, maximum = 10000)]
+    #[schema(minimum = 1, maximum = 10000, example = 10)]
     pub quantity: Option<i32>,
     pub billing_frequency: Option<BillingFrequency>,
 }
@@ -167,10 +173,13 @@ pub struct CartItemView {
     /// `change` or `subscribe`.
     #[serde(rename = "type")]
     pub kind: ItemKind,
+    #[schema(example = "gotoassist-rs-v4")]
     pub product: String,
     pub subscription_id: Option<Uuid>,
+    #[schema(example = "premium")]
     pub plan: String,
     pub billing_frequency: BillingFrequency,
+    #[schema(example = 8)]
     pub quantity: i32,
 }
 
@@ -180,8 +189,10 @@ pub struct CartView {
     /// `open`, or `checking_out` while an order is being placed from it.
     pub status: CartStatus,
     /// Bumped by every edit; also the `ETag`.
+    #[schema(example = 2)]
     pub version: i32,
     /// Lets a portal offer "Add to cart" instead of "Checkout" when items are waiting.
+    #[schema(example = 1)]
     pub item_count: usize,
     pub items: Vec<CartItemView>,
 }

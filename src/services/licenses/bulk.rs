@@ -57,8 +57,11 @@ pub struct BulkResult {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BulkResponse {
     pub subscription_id: Uuid,
+    #[schema(example = 8)]
     pub quantity: i32,
+    #[schema(example = 2)]
     pub licenses_assigned: i32,
+    #[schema(example = 6)]
     pub licenses_available: i32,
     pub results: Vec<BulkResult>,
 }

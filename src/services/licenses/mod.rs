@@ -29,7 +29,9 @@ pub use bulk::{BulkAction, BulkInput, BulkOperation, BulkOutcome, BulkResponse, 
 pub struct AssignmentView {
     pub subscription_id: Uuid,
     pub user_id: Uuid,
+    #[schema(example = "Grace Hopper")]
     pub name: String,
+    #[schema(example = "grace@acme.example")]
     pub email: String,
     pub assigned_at: DateTime<Utc>,
 }

@@ -34,24 +34,25 @@ pub struct InvoiceView {
     pub status: InvoiceStatus,
     pub currency: Currency,
     pub lines: Vec<LineView>,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "3647.33")]
     pub subtotal: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "0")]
     pub tax_rate: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "0.00")]
     pub tax: Decimal,
     /// VAT is due from the customer (EU reverse charge); noted on the invoice.
     pub reverse_charge: bool,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "0.00")]
     pub credit_applied: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "0.00")]
     pub credit_created: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "3647.33")]
     pub total_due: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "3647.33")]
     pub amount_paid: Decimal,
     pub issued_on: NaiveDate,
     pub due_on: NaiveDate,
+    #[schema(example = json!(null))]
     pub po_number: Option<String>,
     pub paid_at: Option<DateTime<Utc>>,
     /// Payments received by transfer or cheque (invoices on terms).

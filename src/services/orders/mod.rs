@@ -31,18 +31,21 @@ pub use invoice_views::{InvoiceView, get_invoice, invoice_view, list_invoices};
 pub struct OrderItemView {
     #[serde(rename = "type")]
     pub kind: ItemKind,
+    #[schema(example = "gotoassist-rs-v4")]
     pub product: String,
+    #[schema(example = "premium")]
     pub plan: String,
     pub billing_frequency: BillingFrequency,
+    #[schema(example = 8)]
     pub quantity: i32,
     pub subscription_id: Uuid,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "468.00")]
     pub unit_price: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "3744.00")]
     pub plan_price: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "96.67")]
     pub proration_credit: Decimal,
     pub lines: Vec<LineView>,
 }
@@ -51,13 +54,17 @@ pub struct OrderItemView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LicenseStatus {
     pub subscription_id: Uuid,
+    #[schema(example = 8)]
     pub quantity: i32,
+    #[schema(example = 2)]
     pub licenses_assigned: i32,
+    #[schema(example = 6)]
     pub licenses_unassigned: i32,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ActorRef {
+    #[schema(example = "ada@acme.example")]
     pub sub: String,
     pub role: Role,
 }
@@ -66,26 +73,29 @@ pub struct ActorRef {
 pub struct OrderView {
     pub id: Uuid,
     /// Human order number, e.g. `ORD-000042`.
+    #[schema(example = "ORD-000042")]
     pub number: String,
     /// `pending` while the payment is under way, then `completed`.
     pub status: OrderStatus,
     /// `card`, `invoice` or `none` (nothing due).
     pub settlement: Settlement,
     pub currency: Currency,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "3647.33")]
     pub subtotal: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "0")]
     pub tax_rate: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "0.00")]
     pub tax: Decimal,
     pub reverse_charge: bool,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "0.00")]
     pub credit_applied: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "0.00")]
     pub credit_created: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "3647.33")]
     pub total_due: Decimal,
+    #[schema(example = json!(null))]
     pub po_number: Option<String>,
+    #[schema(example = json!(null))]
     pub reason: Option<String>,
     pub invoice_id: Option<Uuid>,
     pub items: Vec<OrderItemView>,

@@ -42,10 +42,13 @@ pub use send::create;
 #[serde(deny_unknown_fields)]
 pub struct CreateQuote {
     /// Days the quote stays open, counting today (default 30).
-    #[schema(minimum = 1, maximum = 365)]
+    #[schema(minimum = 1, maximum = 365, example = 30)]
     pub valid_for_days: Option<i64>,
     /// A message to the customer.
-    #[schema(max_length = 2000)]
+    #[schema(
+        max_length = 2000,
+        example = "Premium for all 250 seats, as discussed on our call."
+    )]
     pub note: Option<String>,
 }
 
@@ -54,7 +57,7 @@ pub struct CreateQuote {
 #[serde(deny_unknown_fields)]
 pub struct AcceptQuote {
     /// The customer's purchase order number, printed on the invoice.
-    #[schema(max_length = 100)]
+    #[schema(max_length = 100, example = "PO-2026-0042")]
     pub po_number: Option<String>,
 }
 
@@ -62,7 +65,11 @@ pub struct AcceptQuote {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectQuote {
-    #[schema(min_length = 1, max_length = 1000)]
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        example = "We will stay on Ultimate until the next budget year."
+    )]
     pub reason: String,
 }
 
@@ -89,20 +96,25 @@ pub use crate::domain::order::QuoteStatus;
 pub struct SentQuoteView {
     pub id: Uuid,
     /// Human number, e.g. `QUO-000007`.
+    #[schema(example = "QUO-000007")]
     pub number: String,
     pub status: QuoteStatus,
     /// The checkout summary as quoted (amounts fixed).
     #[schema(value_type = Object)]
     pub summary: serde_json::Value,
     pub currency: Currency,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "18900.00")]
     pub total_due: Decimal,
     pub quote_date: NaiveDate,
     /// The last day it can be accepted.
     pub expires_on: NaiveDate,
+    #[schema(example = "Premium for all 250 seats, as discussed on our call.")]
     pub note: Option<String>,
+    #[schema(example = "rep-jane-doe")]
     pub created_by: String,
+    #[schema(example = json!(null))]
     pub decided_by: Option<String>,
+    #[schema(example = json!(null))]
     pub decision_reason: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
     /// The order an acceptance placed.
@@ -115,6 +127,7 @@ pub struct SentQuoteView {
     #[schema(value_type = Option<Object>)]
     pub current_summary: Option<serde_json::Value>,
     /// Send as `If-Match` when accepting to be invoiced exactly `current_summary`.
+    #[schema(example = "\"qa-3f0c4c9e1b7d4a52a1e6d0b8c2f4e917\"")]
     pub current_quote_etag: Option<String>,
 }
 
