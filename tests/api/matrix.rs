@@ -305,6 +305,14 @@ async fn tenant_routes_follow_the_role_rules() {
             .await
             .assert_status(200);
 
+        // Only an admin sees the background jobs.
+        let jobs = f.app.get("/v1/jobs", &caller.token).await;
+        if caller.role == Role::Admin {
+            jobs.assert_status(200);
+        } else {
+            jobs.assert_problem(403, "forbidden");
+        }
+
         // Every role may ask who it is; a contact learns its account and whether its role
         // fits the account's kind, a representative how many accounts it has.
         let me = f.app.get("/v1/me", &caller.token).await;

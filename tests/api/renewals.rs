@@ -486,7 +486,10 @@ async fn a_job_that_keeps_failing_is_parked_with_its_error_for_admins_and_metric
     assert_eq!(data[0]["id"], "00000000-0000-4000-8000-00000000abcd");
     assert_eq!(data[0]["attempts"], jobs::MAX_ATTEMPTS);
     assert!(
-        data[0]["last_error"].as_str().unwrap().contains("not-found"),
+        data[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("not-found"),
         "{}",
         data[0]
     );

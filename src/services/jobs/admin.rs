@@ -35,14 +35,19 @@ pub struct JobView {
     pub kind: JobKind,
     pub status: JobStatus,
     /// What it acts on (a subscription), if anything.
+    #[schema(example = "00000000-0000-4000-8100-000000010001")]
     pub subject_id: Option<Uuid>,
     /// When what it does was due; its effects carry this time.
     pub due_at: DateTime<Utc>,
     /// When it is (or was last) tried.
     pub run_at: DateTime<Utc>,
+    #[schema(example = 8)]
     pub attempts: i32,
     pub locked_until: Option<DateTime<Utc>>,
+    /// The worker holding it: process id and a random part.
+    #[schema(example = "4242-1f3a9c2e")]
     pub locked_by: Option<String>,
+    #[schema(example = "service-unavailable: the payment gateway did not answer")]
     pub last_error: Option<String>,
     pub finished_at: Option<DateTime<Utc>>,
 }
@@ -66,17 +71,15 @@ impl From<Job> for JobView {
 }
 
 /// A page of jobs in one status, the latest `run_at` first (admin only).
-pub async fn list(
-    pool: &DbPool,
-    caller: &Caller,
-    filter: JobFilter,
-) -> ApiResult<(Vec<Job>, i64)> {
+pub async fn list(pool: &DbPool, caller: &Caller, filter: JobFilter) -> ApiResult<(Vec<Job>, i64)> {
     let params = ListParams {
         limit: filter.limit,
         starting_after: filter.starting_after,
     };
     if caller.principal.role != Role::Admin {
-        return Err(ApiError::forbidden("Only an admin sees the background jobs."));
+        return Err(ApiError::forbidden(
+            "Only an admin sees the background jobs.",
+        ));
     }
     let limit = params.limit()?;
     let status = filter.status.unwrap_or(JobStatus::Failed);

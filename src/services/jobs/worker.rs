@@ -60,7 +60,10 @@ pub async fn run_due(engine: &Engine, options: &WorkerOptions) -> ApiResult<usiz
         // Claimed in due order; a subject's jobs keep that order in its group.
         let mut by_subject: BTreeMap<Uuid, Vec<Job>> = BTreeMap::new();
         for job in claimed {
-            by_subject.entry(job.subject_id.unwrap_or(job.id)).or_default().push(job);
+            by_subject
+                .entry(job.subject_id.unwrap_or(job.id))
+                .or_default()
+                .push(job);
         }
         let results: Vec<ApiResult<usize>> = futures_util::stream::iter(by_subject.into_values())
             .map(|jobs| run_in_order(engine, options, jobs))
@@ -74,7 +77,11 @@ pub async fn run_due(engine: &Engine, options: &WorkerOptions) -> ApiResult<usiz
 }
 
 /// Runs one subject's jobs in due order on one connection.
-async fn run_in_order(engine: &Engine, options: &WorkerOptions, jobs: Vec<Job>) -> ApiResult<usize> {
+async fn run_in_order(
+    engine: &Engine,
+    options: &WorkerOptions,
+    jobs: Vec<Job>,
+) -> ApiResult<usize> {
     let mut conn = engine.pool.get().await?;
     let mut completed = 0;
     for job in &jobs {
@@ -86,7 +93,14 @@ async fn run_in_order(engine: &Engine, options: &WorkerOptions, jobs: Vec<Job>) 
             Err(error) => {
                 tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %error, "job failed");
                 engine.metrics.job_run(job.kind.as_str(), "failed");
-                fail(&mut conn, job, &options.id, engine.clock.now(), &error.to_string()).await?;
+                fail(
+                    &mut conn,
+                    job,
+                    &options.id,
+                    engine.clock.now(),
+                    &error.to_string(),
+                )
+                .await?;
             }
         }
     }
