@@ -79,20 +79,17 @@ pub async fn collect(
     }
     let now = caller.now;
     conn.transaction(async |conn| {
-        let current: Invoice = invoices::table
-            .find(invoice_id)
-            .select(Invoice::as_select())
-            .for_update()
+        // The invoice with the subscription its order renews, both locked.
+        let (current, subscription_id): (Invoice, Option<Uuid>) = invoices::table
+            .inner_join(orders::table.on(orders::id.eq(invoices::order_id)))
+            .filter(invoices::id.eq(invoice_id))
+            .select((Invoice::as_select(), orders::renews_subscription_id))
+            .for_no_key_update()
             .first(conn)
             .await?;
         if current.status != InvoiceStatus::Open || current.attempt_count != attempt - 1 {
             return Ok(Collected::NotOpen);
         }
-        let subscription_id: Option<Uuid> = orders::table
-            .find(current.order_id)
-            .select(orders::renews_subscription_id)
-            .first(conn)
-            .await?;
         match &outcome {
             Ok(charge) => {
                 diesel::update(invoices::table.find(invoice_id))
@@ -165,26 +162,23 @@ async fn back_to_active_if_settled(
     subscription_id: Uuid,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    let still_open: i64 = invoices::table
+    let still_open = invoices::table
         .inner_join(orders::table.on(orders::id.eq(invoices::order_id)))
         .filter(invoices::account_id.eq(account_id))
         .filter(invoices::status.eq(InvoiceStatus::Open))
         .filter(invoices::collected_by_card.eq(true))
         .filter(orders::renews_subscription_id.eq(subscription_id))
-        .count()
-        .get_result(conn)
+        .select(invoices::id);
+    diesel::update(subscriptions::table.find(subscription_id))
+        .filter(subscriptions::status.eq(SubscriptionStatus::PastDue))
+        .filter(diesel::dsl::not(diesel::dsl::exists(still_open)))
+        .set((
+            subscriptions::status.eq(SubscriptionStatus::Active),
+            subscriptions::version.eq(subscriptions::version + 1),
+            subscriptions::updated_at.eq(now),
+        ))
+        .execute(conn)
         .await?;
-    if still_open == 0 {
-        diesel::update(subscriptions::table.find(subscription_id))
-            .filter(subscriptions::status.eq(SubscriptionStatus::PastDue))
-            .set((
-                subscriptions::status.eq(SubscriptionStatus::Active),
-                subscriptions::version.eq(subscriptions::version + 1),
-                subscriptions::updated_at.eq(now),
-            ))
-            .execute(conn)
-            .await?;
-    }
     Ok(())
 }
 

@@ -94,15 +94,14 @@ pub async fn renew(
             .for_no_key_update()
             .first(conn)
             .await?;
-        if let Some(invoice_id) = renewal_invoice(conn, subscription_id, period_end).await? {
-            return Ok(Some(invoice_id));
-        }
         let billed = matches!(
             subscription.status,
             SubscriptionStatus::Active | SubscriptionStatus::PastDue
         );
         if !billed || subscription.current_period_end != Some(period_end) {
-            return Ok(None);
+            // Renewed already (the period rolled in the renewal's transaction), or ended:
+            // the renewal's invoice, if any, may still need collecting.
+            return renewal_invoice(conn, subscription_id, period_end).await;
         }
         let draft = price(&at, &account, &subscription)?;
         let placement = Placement {
@@ -113,13 +112,7 @@ pub async fn renew(
             assisting: true,
         };
         match engine::place(&at, conn, &caller, &account, &draft, placement).await? {
-            Placed::Completed { order_id, .. } => Ok(Some(
-                invoices::table
-                    .filter(invoices::order_id.eq(order_id))
-                    .select(invoices::id)
-                    .first(conn)
-                    .await?,
-            )),
+            Placed::Completed { invoice_id, .. } => Ok(Some(invoice_id)),
             Placed::AwaitingCharge(_) => Err(internal_error(
                 "renewal",
                 &"a renewal order must complete in its transaction",

@@ -517,3 +517,29 @@ async fn a_job_that_keeps_failing_is_parked_with_its_error_for_admins_and_metric
     let text = String::from_utf8_lossy(&metrics.raw);
     assert!(text.contains("\nbilling_jobs_failed 1\n"), "{text}");
 }
+
+#[actix_web::test]
+async fn a_past_due_subscription_renews_again_and_stays_past_due_while_an_invoice_is_open() {
+    let app = TestApp::spawn().await;
+    let account = app.self_service_account().await;
+    let sub = app
+        .import_active(account, "standard", "monthly", 5, "2026-11-17")
+        .await;
+    app.attach_card(account, "tok_chargeDeclined").await;
+    let engine = Engine::of(&app.state);
+    app.clock.set(at("2026-12-17", 1));
+    run_due(&engine, &worker("w1")).await.unwrap();
+    assert_eq!(subscription(&app, account, sub).await["status"], "past_due");
+
+    // A working card pays the next renewal, but the first invoice is still open.
+    app.attach_card(account, "tok_visa").await;
+    app.clock.set(at("2027-01-17", 1));
+    run_due(&engine, &worker("w1")).await.unwrap();
+    let list = invoices(&app, account).await;
+    let statuses: Vec<&str> = list.iter().map(|i| i["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["open", "paid"]);
+    let now = subscription(&app, account, sub).await;
+    assert_eq!(now["status"], "past_due");
+    assert_eq!(now["current_period_end"], "2027-02-17");
+    assert_eq!(app.gateway.successful_charges(), 1);
+}

@@ -61,6 +61,10 @@ pub async fn respond(
 ) -> ApiResult<serde_json::Value> {
     let view = build_order_view(&engine.catalog, completed.clone(), Some(invoice_id), items)?;
     let body = serde_json::to_value(&view).map_err(|e| internal_error("order view", &e))?;
+    if completed.renews_subscription_id.is_some() {
+        // Placed by a job, answered to no one: nothing to replay.
+        return Ok(body);
+    }
     idempotency::complete(
         conn,
         completed.account_id,

@@ -121,6 +121,7 @@ pub struct Placement {
 pub enum Placed {
     Completed {
         order_id: Uuid,
+        invoice_id: Uuid,
         body: serde_json::Value,
     },
     AwaitingCharge(Box<Order>),
@@ -158,7 +159,11 @@ pub async fn place(
         placement.assisting,
     )
     .await
-    .map(|body| Placed::Completed { order_id, body })
+    .map(|(body, invoice_id)| Placed::Completed {
+        order_id,
+        invoice_id,
+        body,
+    })
 }
 
 /// Applies a recorded order that is paid for (or needs no card): apply → complete →
@@ -171,13 +176,13 @@ async fn finalise(
     order: Order,
     charge_id: Option<&str>,
     assisting: bool,
-) -> ApiResult<serde_json::Value> {
+) -> ApiResult<(serde_json::Value, Uuid)> {
     let applied = apply::apply(engine, conn, account, &order, assisting).await?;
     let completed = complete::complete(engine, conn, order, charge_id).await?;
     let invoice = invoice::issue(engine, conn, account, &completed).await?;
     let body = complete::respond(engine, conn, &completed, invoice.id, applied.items).await?;
     events::order_placed(conn, caller, &completed, &applied.changes, &invoice).await?;
-    Ok(body)
+    Ok((body, invoice.id))
 }
 
 /// Whether the order's placer acted on the customer's behalf (may downgrade): a fact of the
@@ -237,6 +242,7 @@ pub async fn charge_and_finalise(
                     assisting,
                 )
                 .await
+                .map(|(body, _)| body)
                 .map(Settled::Done),
             }
         })

@@ -139,15 +139,18 @@ pub async fn record(
             .execute(conn)
             .await?;
     }
-    idempotency::claim(
-        conn,
-        account.id,
-        &order.idempotency_key,
-        &placement.fingerprint,
-        order.id,
-        now,
-    )
-    .await?;
+    // A renewal has no client to answer again: the unique renewal per period guards it.
+    if renews_subscription_id.is_none() {
+        idempotency::claim(
+            conn,
+            account.id,
+            &order.idempotency_key,
+            &placement.fingerprint,
+            order.id,
+            now,
+        )
+        .await?;
+    }
     if let Some(cart_id) = cart_id {
         diesel::update(carts::table.find(cart_id))
             .set((

@@ -120,7 +120,7 @@ pub async fn accept(
             },
         )
         .await?;
-        let Placed::Completed { order_id, body } = placed else {
+        let Placed::Completed { order_id, body, .. } = placed else {
             return Err(internal_error("quote order awaiting a card charge", &quote_id));
         };
         diesel::update(quotes::table.find(quote_id))
