@@ -100,8 +100,8 @@ pub async fn checkout(
             });
         }
         Step::Placed(Placed::Completed { body, .. }) => body,
-        Step::Placed(Placed::AwaitingCharge(order)) => {
-            engine::charge_and_finalise(&engine, &mut conn, caller, *order).await?
+        Step::Placed(Placed::AwaitingCharge(order, items)) => {
+            engine::charge_and_finalise(&engine, &mut conn, caller, *order, items).await?
         }
     };
     Ok(CheckoutOutcome {
@@ -138,7 +138,7 @@ async fn record(
                 .select(Order::as_select())
                 .first(conn)
                 .await?;
-            return Ok(Step::Placed(Placed::AwaitingCharge(Box::new(order))));
+            return Ok(Step::Placed(Placed::AwaitingCharge(Box::new(order), None)));
         }
         KeyState::New => {}
     }

@@ -113,7 +113,7 @@ pub async fn renew(
         };
         match engine::place(&at, conn, &caller, &account, &draft, placement).await? {
             Placed::Completed { invoice_id, .. } => Ok(Some(invoice_id)),
-            Placed::AwaitingCharge(_) => Err(internal_error(
+            Placed::AwaitingCharge(..) => Err(internal_error(
                 "renewal",
                 &"a renewal order must complete in its transaction",
             )),

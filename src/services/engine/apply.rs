@@ -37,13 +37,18 @@ pub async fn apply(
     conn: &mut AsyncPgConnection,
     account: &Account,
     order: &Order,
+    recorded: Option<Vec<ItemWithChildren>>,
     assisting: bool,
 ) -> ApiResult<Applied> {
-    // The items with their lines, in one query: the order's view is built from them.
-    let mut items = items_of_orders(conn, &[order.id])
-        .await?
-        .remove(&order.id)
-        .unwrap_or_default();
+    // The items with their lines — as recorded in this request, or read in one query: the
+    // order's view is built from them.
+    let mut items = match recorded {
+        Some(items) => items,
+        None => items_of_orders(conn, &[order.id])
+            .await?
+            .remove(&order.id)
+            .unwrap_or_default(),
+    };
     let actor = Actor {
         assisting,
         account_kind: account.kind,

@@ -46,6 +46,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
 use crate::payments::{ChargeError, PaymentGateway};
 use crate::services::Caller;
+use crate::services::orders::ItemWithChildren;
 use crate::services::rules::ItemTarget;
 
 /// What the engine needs from the application, and nothing more.
@@ -124,7 +125,8 @@ pub enum Placed {
         invoice_id: Uuid,
         body: serde_json::Value,
     },
-    AwaitingCharge(Box<Order>),
+    /// A card order recorded, with its items (none when resumed from the database).
+    AwaitingCharge(Box<Order>, Option<Vec<ItemWithChildren>>),
 }
 
 /// Records a priced order in the caller's transaction and, when nothing is charged by card
@@ -144,9 +146,10 @@ pub async fn place(
         }
     };
     let now = engine.clock.now();
-    let order = record::record(conn, caller, account, draft, &placement, settlement, now).await?;
+    let (order, items) =
+        record::record(conn, caller, account, draft, &placement, settlement, now).await?;
     if settlement == Settlement::Card {
-        return Ok(Placed::AwaitingCharge(Box::new(order)));
+        return Ok(Placed::AwaitingCharge(Box::new(order), Some(items)));
     }
     let order_id = order.id;
     finalise(
@@ -155,6 +158,7 @@ pub async fn place(
         caller,
         account,
         order,
+        Some(items),
         None,
         placement.assisting,
     )
@@ -174,10 +178,11 @@ async fn finalise(
     caller: &Caller,
     account: &Account,
     order: Order,
+    items: Option<Vec<ItemWithChildren>>,
     charge_id: Option<&str>,
     assisting: bool,
 ) -> ApiResult<(serde_json::Value, Uuid)> {
-    let applied = apply::apply(engine, conn, account, &order, assisting).await?;
+    let applied = apply::apply(engine, conn, account, &order, items, assisting).await?;
     let completed = complete::complete(engine, conn, order, charge_id).await?;
     let invoice = invoice::issue(engine, conn, account, &completed).await?;
     let body = complete::respond(engine, conn, &completed, invoice.id, applied.items).await?;
@@ -205,6 +210,7 @@ pub async fn charge_and_finalise(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     order: Order,
+    items: Option<Vec<ItemWithChildren>>,
 ) -> ApiResult<serde_json::Value> {
     if order.status == OrderStatus::Completed {
         return complete::stored_response(conn, &order).await;
@@ -238,6 +244,7 @@ pub async fn charge_and_finalise(
                     caller,
                     &account,
                     order,
+                    items,
                     Some(&charge.charge_id),
                     assisting,
                 )

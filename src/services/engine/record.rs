@@ -14,7 +14,9 @@ use crate::domain::order::CartStatus;
 use crate::domain::order::OrderStatus;
 use crate::error::{ApiError, ApiResult, ErrorCode, violated_constraint};
 use crate::services::Caller;
+use crate::services::checkout_summary::LineView;
 use crate::services::idempotency;
+use crate::services::orders::ItemWithChildren;
 
 /// Writes the order as `pending`, in the caller's transaction (account row locked).
 pub async fn record(
@@ -25,7 +27,7 @@ pub async fn record(
     placement: &Placement,
     settlement: Settlement,
     now: chrono::DateTime<chrono::Utc>,
-) -> ApiResult<Order> {
+) -> ApiResult<(Order, Vec<ItemWithChildren>)> {
     let totals = draft.totals;
     let (cart_id, quote_id, renews_subscription_id) = match draft.source {
         OrderSource::Cart(id) => (Some(id), None, None),
@@ -163,7 +165,23 @@ pub async fn record(
     if settlement == Settlement::Card {
         hold_reduced_quantities(conn, draft).await?;
     }
-    Ok(order)
+    // What was written, as the later steps read it: applying needs no second read.
+    let recorded = items
+        .into_iter()
+        .map(|item| ItemWithChildren {
+            lines: lines
+                .iter()
+                .filter(|line| line.order_item_id == item.id)
+                .map(|line| LineView {
+                    description: line.description.clone(),
+                    amount: line.amount,
+                })
+                .collect(),
+            item,
+            licences: None,
+        })
+        .collect();
+    Ok((order, recorded))
 }
 
 /// While the order is charged, a subscription it reduces takes no assignment beyond the

@@ -83,7 +83,7 @@ pub async fn recover_pending_orders(engine: &Engine) -> ApiResult<usize> {
         let settlement = order.settlement;
         // Settled as the order's own facts say, whoever placed it and whatever reach they
         // have now; the events name the placer, the request id says it was recovery.
-        match charge_and_finalise(engine, &mut conn, &caller, order).await {
+        match charge_and_finalise(engine, &mut conn, &caller, order, None).await {
             Ok(_) => {
                 settled += 1;
                 engine.metrics.order_placed(settlement.as_str(), "recovery");
