@@ -1,4 +1,5 @@
-//! The `billing-center` binary: `serve` (default), `migrate`, `seed-demo`, `token`, `openapi`.
+//! The `billing-center` binary: `serve` (default), `migrate`, `seed-demo`, `token`, `openapi`,
+//! `healthcheck`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use billing_center::metrics::Metrics;
 use billing_center::payments::TestGateway;
 use billing_center::services::catalog::{self, CatalogCache};
 use billing_center::services::jobs::worker::{self, WorkerOptions};
-use billing_center::{AppState, build_app, db, seed, telemetry};
+use billing_center::{AppState, build_app, db, healthcheck, seed, telemetry};
 use clap::{Parser, Subcommand};
 use uuid::Uuid;
 
@@ -46,10 +47,25 @@ enum Command {
     Openapi,
     /// Run only the background jobs (renewals, trials, housekeeping), no HTTP server.
     Worker,
+    /// Exit 0 when the server at BIND_ADDR answers `/readyz` with 200, else 1 (the container's
+    /// HEALTHCHECK; the image has no curl).
+    Healthcheck {
+        /// The server's listening address; `0.0.0.0` and `[::]` are probed on loopback.
+        #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Give up after this many milliseconds.
+        #[arg(long, default_value_t = 2000)]
+        timeout_ms: u64,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The probe needs no settings: a configuration problem is the server's to report, and
+    // Docker reads any exit code but 0 and 1 as a broken check rather than "unhealthy".
+    if let Some(Command::Healthcheck { addr, timeout_ms }) = &cli.command {
+        return run_healthcheck(addr, *timeout_ms);
+    }
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(e) => {
@@ -76,11 +92,44 @@ fn main() -> ExitCode {
         Command::Migrate => run_async(migrate(settings)),
         Command::SeedDemo => run_async(seed_demo(settings)),
         Command::Worker => run_async(worker(settings)),
+        // Answered before the settings were read.
+        Command::Healthcheck { .. } => Ok(()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_healthcheck(addr: &str, timeout_ms: u64) -> ExitCode {
+    let bind_addr = match addr.parse::<std::net::SocketAddr>() {
+        Ok(bind_addr) => bind_addr,
+        Err(e) => {
+            eprintln!("not ready: BIND_ADDR {addr:?} is not a socket address: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let target = healthcheck::probe_target(bind_addr);
+    let timeout = std::time::Duration::from_millis(timeout_ms);
+    let probed = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|runtime| {
+            runtime
+                .block_on(healthcheck::probe_readyz(target, timeout))
+                .map_err(|e| e.to_string())
+        });
+    match probed {
+        Ok(()) => {
+            println!("ready: http://{target}/readyz");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("not ready: {e}");
             ExitCode::FAILURE
         }
     }
