@@ -189,7 +189,10 @@ async fn seed_demo(settings: Settings) -> Result<(), String> {
     telemetry::init(settings.log_format, &settings.log_level);
     prepare_database(&settings).await?;
     let pool = db::build_pool(&settings.database_url, 2).map_err(|e| e.to_string())?;
-    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+    let mut conn = pool
+        .get()
+        .await
+        .map_err(|e| db::DbSetupError::connect(&settings.database_url, e).to_string())?;
     let catalog = catalog::load(&mut conn).await.map_err(|e| e.to_string())?;
     let accounts = seed::seed_demo(&mut conn, &catalog, SystemClock.today())
         .await
@@ -234,7 +237,10 @@ async fn app_state(settings: &Settings) -> Result<AppState, String> {
     let pool = db::build_pool(&settings.database_url, settings.database_pool_size)
         .map_err(|e| e.to_string())?;
     let catalog = {
-        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+        let mut conn = pool
+            .get()
+            .await
+            .map_err(|e| db::DbSetupError::connect(&settings.database_url, e).to_string())?;
         catalog::load(&mut conn).await.map_err(|e| e.to_string())?
     };
     let metrics = Arc::new(Metrics::new().with_pool(pool.clone()));

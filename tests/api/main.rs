@@ -17,6 +17,7 @@ mod edge;
 mod enums;
 mod errors;
 mod faults;
+mod first_run;
 mod licenses;
 mod lists;
 mod matrix;
