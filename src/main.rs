@@ -1,5 +1,5 @@
 //! The `billing-center` binary: `serve` (default), `migrate`, `seed-demo`, `token`, `openapi`,
-//! `healthcheck`.
+//! `worker`, `healthcheck`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -30,7 +30,11 @@ enum Command {
     /// Apply pending database migrations and exit.
     Migrate,
     /// Insert the demo accounts (idempotent) and print a development token per role.
-    SeedDemo,
+    SeedDemo {
+        /// Drop the demo database and create it anew first: the demo as on a first run.
+        #[arg(long)]
+        reset: bool,
+    },
     /// Print a development JWT signed with the configured HS256 secret, and nothing else.
     Token {
         #[arg(long)]
@@ -90,7 +94,7 @@ fn main() -> ExitCode {
         } => print_token(&settings, &role, account, sub, ttl),
         Command::Serve => run_async(serve(settings)),
         Command::Migrate => run_async(migrate(settings)),
-        Command::SeedDemo => run_async(seed_demo(settings)),
+        Command::SeedDemo { reset } => run_async(seed_demo(settings, reset)),
         Command::Worker => run_async(worker(settings)),
         // Answered before the settings were read.
         Command::Healthcheck { .. } => Ok(()),
@@ -185,8 +189,14 @@ async fn migrate(settings: Settings) -> Result<(), String> {
     prepare_database(&settings).await
 }
 
-async fn seed_demo(settings: Settings) -> Result<(), String> {
+async fn seed_demo(settings: Settings, reset: bool) -> Result<(), String> {
     telemetry::init(settings.log_format, &settings.log_level);
+    if reset {
+        seed::reset_demo_database(&settings.database_url)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!("dropped the demo database and created it empty");
+    }
     prepare_database(&settings).await?;
     let pool = db::build_pool(&settings.database_url, 2).map_err(|e| e.to_string())?;
     let mut conn = pool

@@ -202,6 +202,23 @@ pub async fn create_database_if_missing(database_url: &str) -> Result<bool, DbSe
     Ok(true)
 }
 
+/// Whether the database named in the URL exists on its server.
+pub async fn database_exists(database_url: &str) -> Result<bool, DbSetupError> {
+    let (mut conn, name) = maintenance_connection(database_url).await?;
+    named_database_exists(&mut conn, &name).await
+}
+
+/// Drops the database named in the URL, closing its open connections (`seed-demo --reset`).
+pub async fn drop_database(database_url: &str) -> Result<(), DbSetupError> {
+    let (mut conn, name) = maintenance_connection(database_url).await?;
+    conn.batch_execute(&format!(
+        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+        quoted(&name)
+    ))
+    .await?;
+    Ok(())
+}
+
 /// A connection to the `postgres` database of the URL's server, and the name of the URL's
 /// own database.
 async fn maintenance_connection(
