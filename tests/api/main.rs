@@ -12,6 +12,7 @@ mod auth;
 mod catalog;
 mod checkout;
 mod constraints;
+mod container;
 mod corporate;
 mod edge;
 mod enums;
