@@ -1,6 +1,6 @@
 # The API as a container image: a release binary on a slim Debian, running unprivileged, with
 # a HEALTHCHECK that asks the server's own /readyz. Build stages use cargo-chef so that the
-# ~300 dependency crates are compiled in a layer of their own, cached until Cargo.toml or
+# ~260 dependency crates are compiled in a layer of their own, cached until Cargo.toml or
 # Cargo.lock change: an edit in src/ rebuilds our crate only. See docs/DECISIONS.md
 # ("Container image") and the manual check in docs/CONTAINER.md.
 
