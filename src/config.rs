@@ -299,7 +299,9 @@ impl Settings {
 /// that trusts it can mint an `admin` token. So a server verifying with it may listen only
 /// on a loopback address (the zero-configuration first run, `scripts/dev`), unless the
 /// operator says `ALLOW_DEV_SECRET=true` for a throwaway environment (a container whose
-/// port is published on the host's loopback only, as `docker-compose.yml` does).
+/// port is published on the host's loopback only). `docker-compose.yml` does not use it: it
+/// publishes on loopback *and* requires a `JWT_HS256_SECRET` of its own, so its API starts
+/// only with a private secret (and would be refused here with the development one).
 pub fn development_secret_allowed(
     using_development_secret: bool,
     bind_addr: SocketAddr,

@@ -1,4 +1,5 @@
-//! The `billing-center` binary: `serve` (default), `migrate`, `seed-demo`, `token`, `openapi`.
+//! The `billing-center` binary: `serve` (default), `migrate`, `seed-demo`, `token`, `openapi`,
+//! `worker`, `healthcheck`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use billing_center::metrics::Metrics;
 use billing_center::payments::TestGateway;
 use billing_center::services::catalog::{self, CatalogCache};
 use billing_center::services::jobs::worker::{self, WorkerOptions};
-use billing_center::{AppState, build_app, db, seed, telemetry};
+use billing_center::{AppState, build_app, db, healthcheck, seed, telemetry};
 use clap::{Parser, Subcommand};
 use uuid::Uuid;
 
@@ -29,7 +30,11 @@ enum Command {
     /// Apply pending database migrations and exit.
     Migrate,
     /// Insert the demo accounts (idempotent) and print a development token per role.
-    SeedDemo,
+    SeedDemo {
+        /// Drop the demo database and create it anew first: the demo as on a first run.
+        #[arg(long)]
+        reset: bool,
+    },
     /// Print a development JWT signed with the configured HS256 secret, and nothing else.
     Token {
         #[arg(long)]
@@ -46,10 +51,25 @@ enum Command {
     Openapi,
     /// Run only the background jobs (renewals, trials, housekeeping), no HTTP server.
     Worker,
+    /// Exit 0 when the server at BIND_ADDR answers `/readyz` with 200, else 1 (the container's
+    /// HEALTHCHECK; the image has no curl).
+    Healthcheck {
+        /// The server's listening address; `0.0.0.0` and `[::]` are probed on loopback.
+        #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Give up after this many milliseconds.
+        #[arg(long, default_value_t = 2000)]
+        timeout_ms: u64,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The probe needs no settings: a configuration problem is the server's to report, and
+    // Docker reads any exit code but 0 and 1 as a broken check rather than "unhealthy".
+    if let Some(Command::Healthcheck { addr, timeout_ms }) = &cli.command {
+        return run_healthcheck(addr, *timeout_ms);
+    }
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(e) => {
@@ -74,13 +94,46 @@ fn main() -> ExitCode {
         } => print_token(&settings, &role, account, sub, ttl),
         Command::Serve => run_async(serve(settings)),
         Command::Migrate => run_async(migrate(settings)),
-        Command::SeedDemo => run_async(seed_demo(settings)),
+        Command::SeedDemo { reset } => run_async(seed_demo(settings, reset)),
         Command::Worker => run_async(worker(settings)),
+        // Answered before the settings were read.
+        Command::Healthcheck { .. } => Ok(()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_healthcheck(addr: &str, timeout_ms: u64) -> ExitCode {
+    let bind_addr = match addr.parse::<std::net::SocketAddr>() {
+        Ok(bind_addr) => bind_addr,
+        Err(e) => {
+            eprintln!("not ready: BIND_ADDR {addr:?} is not a socket address: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let target = healthcheck::probe_target(bind_addr);
+    let timeout = std::time::Duration::from_millis(timeout_ms);
+    let probed = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|runtime| {
+            runtime
+                .block_on(healthcheck::probe_readyz(target, timeout))
+                .map_err(|e| e.to_string())
+        });
+    match probed {
+        Ok(()) => {
+            println!("ready: http://{target}/readyz");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("not ready: {e}");
             ExitCode::FAILURE
         }
     }
@@ -136,11 +189,20 @@ async fn migrate(settings: Settings) -> Result<(), String> {
     prepare_database(&settings).await
 }
 
-async fn seed_demo(settings: Settings) -> Result<(), String> {
+async fn seed_demo(settings: Settings, reset: bool) -> Result<(), String> {
     telemetry::init(settings.log_format, &settings.log_level);
+    if reset {
+        seed::reset_demo_database(&settings.database_url)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!("dropped the demo database and created it empty");
+    }
     prepare_database(&settings).await?;
     let pool = db::build_pool(&settings.database_url, 2).map_err(|e| e.to_string())?;
-    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+    let mut conn = pool
+        .get()
+        .await
+        .map_err(|e| db::DbSetupError::connect(&settings.database_url, e).to_string())?;
     let catalog = catalog::load(&mut conn).await.map_err(|e| e.to_string())?;
     let accounts = seed::seed_demo(&mut conn, &catalog, SystemClock.today())
         .await
@@ -185,7 +247,10 @@ async fn app_state(settings: &Settings) -> Result<AppState, String> {
     let pool = db::build_pool(&settings.database_url, settings.database_pool_size)
         .map_err(|e| e.to_string())?;
     let catalog = {
-        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+        let mut conn = pool
+            .get()
+            .await
+            .map_err(|e| db::DbSetupError::connect(&settings.database_url, e).to_string())?;
         catalog::load(&mut conn).await.map_err(|e| e.to_string())?
     };
     let metrics = Arc::new(Metrics::new().with_pool(pool.clone()));

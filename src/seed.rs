@@ -1,14 +1,17 @@
 //! Demo data for a first look (SPEC §11): a self-service account in the middle of its
 //! period, one whose trial has expired, a corporate account with its representative, and an
 //! EU account without a VAT ID. Running it again changes nothing, except that a demo
-//! subscription whose period has ended since is moved to a period that contains today.
+//! subscription whose period has ended since is moved to a period that contains today;
+//! `seed-demo --reset` ([`reset_demo_database`]) starts the demo over from an empty database.
 
 use chrono::{Duration, NaiveDate};
+use diesel::QueryableByName;
 use diesel::sql_types::{Date, Integer, Nullable, Numeric, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::db::{self, DbSetupError, ServerAddress};
 use crate::domain::account::AccountKind;
 use crate::domain::catalog::Catalog;
 use crate::domain::money::{Currency, round_to_minor};
@@ -132,6 +135,65 @@ pub enum SeedError {
     Db(#[from] diesel::result::Error),
     #[error("catalog: {0}")]
     Catalog(String),
+    #[error("{0}")]
+    Setup(#[from] DbSetupError),
+    #[error(
+        "refusing to reset {0}: it holds accounts and none of them is the demo's, so it is not \
+         a demo database. Point DATABASE_URL at the demo database, or drop this one yourself \
+         if you mean it"
+    )]
+    NotADemoDatabase(ServerAddress),
+}
+
+/// Drops the database `database_url` names and creates it empty, for `seed-demo --reset`
+/// (the demo data as on a first run, whatever a tour changed). Only a demo database is
+/// dropped: one that holds no tables, or no accounts, or the demo accounts.
+pub async fn reset_demo_database(database_url: &str) -> Result<(), SeedError> {
+    if db::database_exists(database_url).await? {
+        let mut conn = AsyncPgConnection::establish(database_url)
+            .await
+            .map_err(|e| DbSetupError::connect(database_url, e))?;
+        let is_demo = is_demo_database(&mut conn).await?;
+        drop(conn);
+        if !is_demo {
+            return Err(SeedError::NotADemoDatabase(ServerAddress::from_url(
+                database_url,
+            )));
+        }
+        db::drop_database(database_url).await?;
+    }
+    db::create_database_if_missing(database_url).await?;
+    Ok(())
+}
+
+async fn is_demo_database(conn: &mut AsyncPgConnection) -> Result<bool, SeedError> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        found: bool,
+    }
+    let has_accounts_table: Found =
+        diesel::sql_query("SELECT to_regclass('public.accounts') IS NOT NULL AS found")
+            .get_result(conn)
+            .await?;
+    if !has_accounts_table.found {
+        // Tables of anything else make it some other application's database.
+        let has_tables: Found = diesel::sql_query(
+            "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+             AND n.nspname NOT LIKE 'pg\\_toast%' AND c.relname <> '__diesel_schema_migrations') AS found",
+        )
+        .get_result(conn)
+        .await?;
+        return Ok(!has_tables.found);
+    }
+    let demo_or_empty: Found = diesel::sql_query(
+        "SELECT NOT EXISTS (SELECT 1 FROM accounts) OR EXISTS (SELECT 1 FROM accounts WHERE id = $1) AS found",
+    )
+    .bind::<SqlUuid, _>(DEMO_SELF_SERVICE)
+    .get_result(conn)
+    .await?;
+    Ok(demo_or_empty.found)
 }
 
 /// Inserts the demo data; returns the demo account ids with their names.

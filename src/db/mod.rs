@@ -1,17 +1,18 @@
 //! Database access: the connection pool, embedded migrations, the generated schema and the
 //! row models. Queries live with the service that owns the use case.
 
+pub mod connect_error;
 pub mod enums;
 pub mod functions;
 pub mod models;
 pub mod query_counter;
 pub mod schema;
 
+use std::fmt;
 use std::ops::Deref;
 
 use futures_util::FutureExt;
 
-use diesel::ConnectionError;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{
@@ -100,10 +101,19 @@ impl Deref for DbPool {
 
 pub type DbConn = Object<AsyncPgConnection>;
 
+pub use connect_error::ServerAddress;
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbSetupError {
-    #[error("cannot connect to the database: {0}")]
-    Connect(#[from] ConnectionError),
+    /// Says where (never with the password) and what to do next: on a first run this is
+    /// the message a newcomer sees when PostgreSQL is not there.
+    #[error("cannot connect to PostgreSQL at {server}: {reason}\n  next step: {next_step}")]
+    Connect {
+        /// `host:port (database "…", user "…")`.
+        server: String,
+        reason: String,
+        next_step: String,
+    },
     #[error("database query failed: {0}")]
     Query(#[from] diesel::result::Error),
     #[error("migrations failed: {0}")]
@@ -112,6 +122,20 @@ pub enum DbSetupError {
     Pool(String),
     #[error("invalid DATABASE_URL: {0}")]
     Url(String),
+}
+
+impl DbSetupError {
+    /// A failed connection to the server `database_url` names.
+    pub fn connect(database_url: &str, reason: impl fmt::Display) -> DbSetupError {
+        let server = ServerAddress::from_url(database_url);
+        let reason = reason.to_string();
+        let next_step = connect_error::next_step(&server, &reason);
+        DbSetupError::Connect {
+            server: server.to_string(),
+            reason,
+            next_step,
+        }
+    }
 }
 
 pub fn build_pool(database_url: &str, max_size: usize) -> Result<DbPool, DbSetupError> {
@@ -151,7 +175,8 @@ pub async fn run_migrations(database_url: &str) -> Result<Vec<String>, DbSetupEr
     tokio::task::spawn_blocking(move || {
         use diesel::Connection;
         use diesel::RunQueryDsl;
-        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)?;
+        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
+            .map_err(|e| DbSetupError::connect(&url, e))?;
         diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
             .execute(&mut conn)?;
         let applied = conn
@@ -168,8 +193,49 @@ pub async fn run_migrations(database_url: &str) -> Result<Vec<String>, DbSetupEr
 
 /// Creates the database named in the URL when it does not exist (local development only).
 pub async fn create_database_if_missing(database_url: &str) -> Result<bool, DbSetupError> {
+    let (mut conn, name) = maintenance_connection(database_url).await?;
+    if named_database_exists(&mut conn, &name).await? {
+        return Ok(false);
+    }
+    conn.batch_execute(&format!("CREATE DATABASE {}", quoted(&name)))
+        .await?;
+    Ok(true)
+}
+
+/// Whether the database named in the URL exists on its server.
+pub async fn database_exists(database_url: &str) -> Result<bool, DbSetupError> {
+    let (mut conn, name) = maintenance_connection(database_url).await?;
+    named_database_exists(&mut conn, &name).await
+}
+
+/// Drops the database named in the URL, closing its open connections (`seed-demo --reset`).
+pub async fn drop_database(database_url: &str) -> Result<(), DbSetupError> {
+    let (mut conn, name) = maintenance_connection(database_url).await?;
+    conn.batch_execute(&format!(
+        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+        quoted(&name)
+    ))
+    .await?;
+    Ok(())
+}
+
+/// A connection to the `postgres` database of the URL's server, and the name of the URL's
+/// own database.
+async fn maintenance_connection(
+    database_url: &str,
+) -> Result<(AsyncPgConnection, String), DbSetupError> {
     let (server, name) = split_database_name(database_url)?;
-    let mut conn = AsyncPgConnection::establish(&format!("{server}/postgres")).await?;
+    let maintenance_url = format!("{server}/postgres");
+    let conn = AsyncPgConnection::establish(&maintenance_url)
+        .await
+        .map_err(|e| DbSetupError::connect(&maintenance_url, e))?;
+    Ok((conn, name))
+}
+
+async fn named_database_exists(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+) -> Result<bool, DbSetupError> {
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
     #[derive(QueryableByName)]
@@ -179,18 +245,15 @@ pub async fn create_database_if_missing(database_url: &str) -> Result<bool, DbSe
     }
     let found: Exists =
         diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
-            .bind::<diesel::sql_types::Text, _>(&name)
-            .get_result(&mut conn)
+            .bind::<diesel::sql_types::Text, _>(name)
+            .get_result(conn)
             .await?;
-    if found.exists {
-        return Ok(false);
-    }
-    conn.batch_execute(&format!(
-        "CREATE DATABASE \"{}\"",
-        name.replace('"', "\"\"")
-    ))
-    .await?;
-    Ok(true)
+    Ok(found.exists)
+}
+
+/// A database name as an SQL identifier.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Splits `postgres://user@host:port/name?opts` into the server part and the database name.

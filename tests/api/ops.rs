@@ -326,3 +326,61 @@ async fn the_pool_counts_statements_and_transactions_and_metrics_export_them() {
         "{text}"
     );
 }
+
+/// The container's HEALTHCHECK (`billing-center healthcheck`) against the real server on a
+/// free port: ready while it serves, not ready once it has stopped.
+#[actix_web::test]
+async fn healthcheck_passes_while_the_server_serves_and_fails_once_it_is_down() {
+    use std::time::Duration;
+
+    use billing_center::healthcheck::probe_readyz;
+
+    let app = TestApp::spawn().await;
+    let state = app.state.clone();
+    let server = actix_web::HttpServer::new(move || billing_center::build_app(state.clone()))
+        .workers(1)
+        .disable_signals()
+        .bind(("127.0.0.1", 0))
+        .expect("bind a free port");
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+
+    probe_readyz(addr, Duration::from_secs(2))
+        .await
+        .expect("ready while serving");
+    let up = run_healthcheck(addr).await;
+    assert!(up.status.success(), "{up:?}");
+    assert!(
+        String::from_utf8_lossy(&up.stdout).contains("ready"),
+        "{up:?}"
+    );
+
+    handle.stop(true).await;
+    let error = probe_readyz(addr, Duration::from_secs(2))
+        .await
+        .expect_err("not ready once stopped");
+    assert!(error.to_string().contains(&addr.to_string()), "{error}");
+    let down = run_healthcheck(addr).await;
+    assert_eq!(down.status.code(), Some(1), "{down:?}");
+    let stderr = String::from_utf8_lossy(&down.stderr);
+    assert!(stderr.contains("not ready"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("http://{addr}/readyz")),
+        "{stderr}"
+    );
+}
+
+/// Runs the binary's `healthcheck` as the image does: the address from `BIND_ADDR`.
+async fn run_healthcheck(addr: std::net::SocketAddr) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_billing-center"))
+            .arg("healthcheck")
+            .env("BIND_ADDR", addr.to_string())
+            .output()
+            .expect("run billing-center healthcheck")
+    })
+    .await
+    .expect("join")
+}
