@@ -157,8 +157,7 @@ pub async fn place(
         conn,
         caller,
         account,
-        order,
-        Some(items),
+        (order, Some(items)),
         None,
         placement.assisting,
     )
@@ -177,8 +176,7 @@ async fn finalise(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     account: &Account,
-    order: Order,
-    items: Option<Vec<ItemWithChildren>>,
+    (order, items): (Order, Option<Vec<ItemWithChildren>>),
     charge_id: Option<&str>,
     assisting: bool,
 ) -> ApiResult<(serde_json::Value, Uuid)> {
@@ -243,8 +241,7 @@ pub async fn charge_and_finalise(
                     conn,
                     caller,
                     &account,
-                    order,
-                    items,
+                    (order, items),
                     Some(&charge.charge_id),
                     assisting,
                 )
