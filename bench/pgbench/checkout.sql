@@ -55,17 +55,11 @@ INSERT INTO idempotency_keys (account_id, key, fingerprint, order_id, locked_unt
     VALUES (bench_uuid(1, :n), 'bench-' || :client_id || '-' || :keyn, 'fingerprint', :order_id, now() + interval '60 seconds');
 UPDATE carts SET status = 'checking_out', updated_at = now() WHERE id = :cart_id;
 COMMIT;
--- (The card is charged here, outside any transaction.) Finalise.
+-- (The card is charged here, outside any transaction.) Finalise: the items recorded above are
+-- applied as the service holds them, without reading them back.
 BEGIN;
 SELECT orders.*, accounts.* FROM orders INNER JOIN accounts ON accounts.id = orders.account_id
     WHERE orders.id = :order_id LIMIT 1 FOR NO KEY UPDATE;
-SELECT order_items.*, subscriptions.id, subscriptions.quantity, subscriptions.licenses_assigned,
-       order_lines.description, order_lines.amount
-    FROM order_items
-    LEFT JOIN subscriptions ON subscriptions.id = order_items.subscription_id
-    LEFT JOIN order_lines ON order_lines.order_item_id = order_items.id AND order_lines.order_id = order_items.order_id
-    WHERE order_items.order_id = ANY (ARRAY[:order_id::uuid])
-    ORDER BY order_items.order_id, order_items.position, order_lines.position;
 SELECT * FROM subscriptions WHERE account_id = bench_uuid(1, :n) AND product_id = '00000000-0000-4000-8000-000000000001' LIMIT 1 FOR NO KEY UPDATE;
 UPDATE subscriptions SET plan_id = '00000000-0000-4000-8001-000000000001',
        billing_frequency = CASE WHEN :annual = 1 THEN 'annual' ELSE 'monthly' END, quantity = 10, status = 'active',
