@@ -43,7 +43,7 @@ pub async fn list_quotes(
 ) -> ApiResult<web::Json<List<SentQuoteView>>> {
     let (rows, limit) =
         quotes::list(&state, &caller, path.into_inner(), params.into_inner()).await?;
-    let today = state.clock.today();
+    let today = caller.today();
     Ok(web::Json(List::from_rows(
         rows,
         limit,
@@ -75,7 +75,7 @@ pub async fn get_quote_document(
     let (quote, current) = quotes::get(&state, &caller, account_id, quote_id).await?;
     Ok(web::Json(quotes::view_with_current(
         quote,
-        state.clock.today(),
+        caller.today(),
         current,
     )))
 }
@@ -106,7 +106,7 @@ pub async fn create_quote(
     body: Json<CreateQuote>,
 ) -> ApiResult<HttpResponse> {
     let quote = quotes::create(&state, &caller, path.into_inner(), body.into_inner()).await?;
-    Ok(HttpResponse::Created().json(quotes::view(quote, state.clock.today())))
+    Ok(HttpResponse::Created().json(quotes::view(quote, caller.today())))
 }
 
 /// Accept a quote
@@ -206,7 +206,7 @@ pub async fn reject_quote(
         Some(body.into_inner().reason),
     )
     .await?;
-    Ok(web::Json(quotes::view(quote, state.clock.today())))
+    Ok(web::Json(quotes::view(quote, caller.today())))
 }
 
 /// Withdraw a quote
@@ -239,5 +239,5 @@ pub async fn withdraw_quote(
         body.into_inner().reason,
     )
     .await?;
-    Ok(web::Json(quotes::view(quote, state.clock.today())))
+    Ok(web::Json(quotes::view(quote, caller.today())))
 }

@@ -96,7 +96,7 @@ pub async fn list_subscriptions(
 ) -> ApiResult<web::Json<List<SubscriptionView>>> {
     let (rows, limit) =
         subscriptions::list(&state, &caller, path.into_inner(), params.into_inner()).await?;
-    let today = state.clock.today();
+    let today = caller.today();
     Ok(web::Json(List::from_rows(
         rows,
         limit,
@@ -126,7 +126,7 @@ pub async fn get_subscription(
 ) -> ApiResult<HttpResponse> {
     let (account_id, subscription_id) = path.into_inner();
     let detail = subscriptions::get(&state, &caller, account_id, subscription_id).await?;
-    let view = view(detail, state.clock.today());
+    let view = view(detail, caller.today());
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(view.version)))
         .json(view))
@@ -169,7 +169,7 @@ pub async fn import_subscription(
 ) -> ApiResult<HttpResponse> {
     let detail =
         subscriptions::import(&state, &caller, path.into_inner(), body.into_inner()).await?;
-    let view = view(detail, state.clock.today());
+    let view = view(detail, caller.today());
     Ok(HttpResponse::build(StatusCode::CREATED)
         .insert_header((header::ETAG, etag(view.version)))
         .json(view))

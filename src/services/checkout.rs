@@ -70,7 +70,7 @@ pub async fn checkout(
 ) -> ApiResult<CheckoutOutcome> {
     let key = idempotency::validate_key(idempotency_key)?;
     let fingerprint = idempotency::fingerprint(&input);
-    let engine = Engine::of(state);
+    let engine = Engine::for_request(state, caller);
     let mut conn = state.pool.get().await?;
     let step = conn
         .transaction(async |conn| {
@@ -122,15 +122,7 @@ async fn record(
     // The account lock serialises everything that places orders for this account.
     let account = account_in_reach_for_update(conn, caller, account_id).await?;
     let key = &placement.idempotency_key;
-    match idempotency::begin(
-        conn,
-        account_id,
-        key,
-        &placement.fingerprint,
-        engine.clock.now(),
-    )
-    .await?
-    {
+    match idempotency::begin(conn, account_id, key, &placement.fingerprint, caller.now).await? {
         KeyState::Replay(status, body) => return Ok(Step::Replay(status, body)),
         KeyState::Resume(order_id) => {
             let order: Order = orders::table

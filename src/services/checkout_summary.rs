@@ -229,7 +229,7 @@ pub async fn get_checkout_summary(
     caller: &Caller,
     account_id: Uuid,
 ) -> ApiResult<QuoteView> {
-    let engine = Engine::of(state);
+    let engine = Engine::for_request(state, caller);
     let mut conn = state.pool.get().await?;
     let account = account_in_reach(&mut conn, caller, account_id).await?;
     let cart = current_cart(&mut conn, account_id)

@@ -132,7 +132,7 @@ pub async fn record(
         // The account lock serialises the account's payments: a concurrent duplicate waits,
         // then finds the key (or the reference) recorded.
         account_in_reach_for_update(conn, caller, account_id).await?;
-        match idempotency::begin(conn, account_id, &key, &fingerprint, state.clock.now()).await? {
+        match idempotency::begin(conn, account_id, &key, &fingerprint, caller.now).await? {
             KeyState::Replay(status, body) => {
                 return Ok(Outcome { status, body, replayed: true });
             }
@@ -175,7 +175,7 @@ pub async fn record(
                 return Err(duplicate_payment(reference));
             }
         }
-        let today = state.clock.today();
+        let today = caller.today();
         let payment: InvoicePayment = diesel::insert_into(invoice_payments::table)
             .values(InvoicePayment {
                 id: Uuid::now_v7(),

@@ -37,3 +37,10 @@ pub struct Caller {
     /// the request writes carries it.
     pub now: chrono::DateTime<chrono::Utc>,
 }
+
+impl Caller {
+    /// The calendar date (UTC) of this request's "now": every rule of the request uses it.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.now.date_naive()
+    }
+}

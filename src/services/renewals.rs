@@ -9,15 +9,12 @@
 //! (`one_renewal_per_period`), so a job run twice, by two workers or after a crash, finds the
 //! renewal done and only finishes its collection.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::auth::{Principal, Role};
-use crate::clock::FixedClock;
 use crate::db::models::{Account, Subscription};
 use crate::db::schema::{accounts, invoices, orders, subscriptions};
 use crate::domain::order::ItemKind;
@@ -46,15 +43,6 @@ pub fn system_caller(request_id: String, now: DateTime<Utc>) -> Caller {
     }
 }
 
-/// The engine as of a due time: a renewal due on 2027-03-31 is priced, invoiced and recorded
-/// on that day at 00:00 UTC, however late the job runs.
-pub fn engine_at(engine: &Engine, due: DateTime<Utc>) -> Engine {
-    Engine {
-        clock: Arc::new(FixedClock::new(due)),
-        ..engine.clone()
-    }
-}
-
 /// 00:00 UTC of a day: when a date-driven job is due.
 pub fn start_of(day: NaiveDate) -> DateTime<Utc> {
     day.and_time(chrono::NaiveTime::MIN).and_utc()
@@ -69,7 +57,7 @@ pub async fn renew(
     period_end: NaiveDate,
     request_id: &str,
 ) -> ApiResult<Option<Uuid>> {
-    let at = engine_at(engine, start_of(period_end));
+    let at = engine.at(start_of(period_end));
     let caller = system_caller(request_id.to_owned(), start_of(period_end));
     conn.transaction(async |conn| {
         let Some(account_id) = subscriptions::table

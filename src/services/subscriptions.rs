@@ -284,7 +284,7 @@ pub async fn import(
     input: ImportSubscription,
 ) -> ApiResult<SubscriptionDetail> {
     let mut conn = state.pool.get().await?;
-    let today = state.clock.today();
+    let today = caller.today();
     let row = conn
         .transaction(async |conn| {
             let account = account_in_reach_for_update(conn, caller, account_id).await?;

@@ -129,7 +129,7 @@ fn check(
         &state.catalog.get(),
         rules::actor(&caller.principal, account)?,
         account.currency,
-        state.clock.today(),
+        caller.today(),
         target,
         current,
     )?;

@@ -71,6 +71,21 @@ impl Engine {
             metrics: state.metrics.clone(),
         }
     }
+
+    /// The engine for one request: its clock fixed at the request's "now", so every step
+    /// of the order (and its events) carries the same instant the request's rules used.
+    pub fn for_request(state: &AppState, caller: &Caller) -> Engine {
+        Engine::of(state).at(caller.now)
+    }
+
+    /// The engine as of an instant: a renewal due on 2027-03-31 is priced, invoiced and
+    /// recorded at 00:00 UTC that day, however late its job runs.
+    pub fn at(&self, now: chrono::DateTime<chrono::Utc>) -> Engine {
+        Engine {
+            clock: Arc::new(crate::clock::FixedClock::new(now)),
+            ..self.clone()
+        }
+    }
 }
 
 /// Where an order comes from.

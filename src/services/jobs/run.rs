@@ -17,7 +17,7 @@ use crate::error::{ApiError, ApiResult, internal_error};
 use crate::services::audit::{self, Event, snapshot};
 use crate::services::collection::{self, Collected};
 use crate::services::engine::{Engine, recovery};
-use crate::services::renewals::{self, engine_at, system_caller};
+use crate::services::renewals::{self, system_caller};
 
 /// How long an idempotency key is kept after its request completed (SPEC §5: at least 24 h).
 const KEY_RETENTION: Duration = Duration::hours(24);
@@ -40,7 +40,7 @@ pub async fn run(
             let renewed =
                 renewals::renew(engine, conn, subscription_id, period_end, &request_id).await?;
             if let Some(invoice_id) = renewed {
-                let at = engine_at(engine, job.due_at);
+                let at = engine.at(job.due_at);
                 let caller = system_caller(request_id, job.due_at);
                 if collection::collect(&at, conn, &caller, invoice_id).await?
                     == Collected::Unavailable

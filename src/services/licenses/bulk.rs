@@ -151,7 +151,7 @@ pub async fn bulk(
         }
         let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
         if !to_assign.is_empty() {
-            ensure_assignable(state, &subscription)?;
+            ensure_assignable(caller, &subscription)?;
             let available = assignable(&subscription) - subscription.licenses_assigned
                 + count(to_unassign.len());
             if count(to_assign.len()) > available {

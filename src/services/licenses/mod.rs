@@ -57,11 +57,11 @@ async fn lock_subscription(
 }
 
 /// Only active subscriptions, and trials while they run, take new assignments.
-fn ensure_assignable(state: &AppState, subscription: &Subscription) -> ApiResult<()> {
+fn ensure_assignable(caller: &Caller, subscription: &Subscription) -> ApiResult<()> {
     match effective_status(
         subscription.status,
         subscription.trial_ends_on,
-        state.clock.today(),
+        caller.today(),
     ) {
         // Service continues while a renewal is unpaid (SPEC §13).
         SubscriptionStatus::Active | SubscriptionStatus::PastDue | SubscriptionStatus::Trialing => {
@@ -159,7 +159,7 @@ pub async fn assign(
         if let Some(existing) = existing {
             return Ok((false, view(&existing, &user)));
         }
-        ensure_assignable(state, &subscription)?;
+        ensure_assignable(caller, &subscription)?;
         if subscription.licenses_assigned >= assignable(&subscription) {
             return Err(no_licenses(&subscription, 0));
         }

@@ -47,10 +47,10 @@ pub async fn accept(
         body: &input,
     });
     let mut conn = state.pool.get().await?;
-    let engine = Engine::of(state);
+    let engine = Engine::for_request(state, caller);
     conn.transaction(async |conn| {
         let account = account_in_reach_for_update(conn, caller, account_id).await?;
-        let now = state.clock.now();
+        let now = caller.now;
         match idempotency::begin(conn, account_id, &key, &fingerprint, now).await? {
             KeyState::Replay(status, body) => {
                 return Ok(CheckoutOutcome {
@@ -71,7 +71,7 @@ pub async fn accept(
             ));
         }
         let quote = quote_for_update(conn, account_id, quote_id).await?;
-        ensure_open(&quote, state.clock.today())?;
+        ensure_open(&quote, caller.today())?;
         let po_number = clean(input.po_number.as_ref(), "po_number", 100)?;
         let repriced = reprice(&engine, conn, &account, &quote, true).await?;
         // What the contact reviewed: the quote as sent, or the fresh summary it was shown.
@@ -187,7 +187,7 @@ pub async fn decide(
             }));
         }
         let quote = quote_for_update(conn, account_id, quote_id).await?;
-        ensure_open(&quote, state.clock.today())?;
+        ensure_open(&quote, caller.today())?;
         let status = if withdraw {
             QuoteStatus::Withdrawn
         } else {

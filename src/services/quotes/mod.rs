@@ -270,9 +270,17 @@ pub async fn get(
         .await
         .optional()?
         .ok_or_else(ApiError::not_found)?;
-    let current = if status_of(&quote, state.clock.today()) == QuoteStatus::Sent {
+    let current = if status_of(&quote, caller.today()) == QuoteStatus::Sent {
         // A quote that no longer fits shows no current summary; accepting it says why.
-        match reprice(&Engine::of(state), &mut conn, &account, &quote, false).await {
+        match reprice(
+            &Engine::for_request(state, caller),
+            &mut conn,
+            &account,
+            &quote,
+            false,
+        )
+        .await
+        {
             Ok(current) => Some(current),
             Err(refused) if refused.code.status().is_client_error() => None,
             Err(other) => return Err(other),

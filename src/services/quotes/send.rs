@@ -52,7 +52,7 @@ pub async fn create(
             return Err(ApiError::new(ErrorCode::Conflict, "An order is being placed from this cart."));
         }
         let items = items_of(conn, cart.id).await?;
-        let priced = summarise_cart(&Engine::of(state), conn, caller, &account, &cart, &items, true).await?;
+        let priced = summarise_cart(&Engine::for_request(state, caller), conn, caller, &account, &cart, &items, true).await?;
         let mut frozen = Vec::with_capacity(items.len());
         for ((input, quoted), item_view) in priced.inputs.iter().zip(&priced.priced.quote.items).zip(&priced.view.items) {
             let target = &input.target;
@@ -78,7 +78,7 @@ pub async fn create(
         // re-checked against a cart version. Accepting it shows the same shape priced again.
         let summary = serde_json::to_value(QuoteSummary::of(&priced.priced.quote, &priced.view.items))
             .map_err(|e| internal_error("quote summary", &e))?;
-        let today = state.clock.today();
+        let today = caller.today();
         let quote: Quote = diesel::insert_into(quotes::table)
             .values(Quote {
                 id: Uuid::now_v7(),
