@@ -8,6 +8,8 @@
 //! | `tok_mastercard` | Mastercard 4444, 12/2030 | succeeds |
 //! | `tok_chargeDeclined` | Visa 0002, 12/2030 | declined: generic decline |
 //! | `tok_insufficientFunds` | Visa 9995, 12/2030 | declined: insufficient funds |
+//! | `tok_chargeCustomerFail` | Visa 0341, 12/2030 | every charge declined softly: `card_declined` |
+//! | `tok_chargeCustomerFailHard` | Visa 0119, 12/2030 | every charge declined hard: `stolen_card` |
 //! | `tok_expired` | rejected: expired card | — |
 
 use std::collections::HashMap;
@@ -76,7 +78,7 @@ impl TestGateway {
     }
 }
 
-const BEHAVIOURS: [(&str, &str, &str, Option<&str>); 4] = [
+const BEHAVIOURS: [(&str, &str, &str, Option<&str>); 6] = [
     ("tok_visa", "visa", "4242", None),
     ("tok_mastercard", "mastercard", "4444", None),
     (
@@ -90,6 +92,19 @@ const BEHAVIOURS: [(&str, &str, &str, Option<&str>); 4] = [
         "visa",
         "9995",
         Some("insufficient_funds"),
+    ),
+    // Attach fine; every later charge declines, softly or hard (SPEC §13: dunning).
+    (
+        "tok_chargeCustomerFail",
+        "visa",
+        "0341",
+        Some("card_declined"),
+    ),
+    (
+        "tok_chargeCustomerFailHard",
+        "visa",
+        "0119",
+        Some("stolen_card"),
     ),
 ];
 
@@ -238,5 +253,29 @@ mod tests {
                 reason: "insufficient_funds".into()
             })
         );
+
+        // Attach fine, then decline every charge: softly, or hard.
+        for (token, reason) in [
+            ("tok_chargeCustomerFail", "card_declined"),
+            ("tok_chargeCustomerFailHard", "stolen_card"),
+        ] {
+            let card = gateway.attach(token).await.expect("attaches");
+            for key in ["k3", "k4"] {
+                assert_eq!(
+                    gateway
+                        .charge(
+                            &card.reference,
+                            dec!(1.00),
+                            Currency::Usd,
+                            &format!("{token}{key}")
+                        )
+                        .await,
+                    Err(ChargeError::Declined {
+                        reason: reason.into()
+                    }),
+                    "{token}"
+                );
+            }
+        }
     }
 }

@@ -206,6 +206,9 @@ async fn a_declined_renewal_rolls_the_period_leaves_the_invoice_open_and_the_sub
     let list = invoices(&app, account).await;
     assert_eq!(list[0]["status"], "open");
     assert_eq!(list[0]["due_on"], "2026-12-17");
+    assert_eq!(list[0]["collected_by_card"], true);
+    assert_eq!(list[0]["attempt_count"], 1);
+    assert_eq!(list[0]["last_payment_error"]["code"], "generic_decline");
     assert_eq!(app.gateway.successful_charges(), 0);
     assert_eq!(
         events_of(&app, account, "invoice.payment_failed")
@@ -542,4 +545,28 @@ async fn a_past_due_subscription_renews_again_and_stays_past_due_while_an_invoic
     assert_eq!(now["status"], "past_due");
     assert_eq!(now["current_period_end"], "2027-02-17");
     assert_eq!(app.gateway.successful_charges(), 1);
+}
+
+#[actix_web::test]
+async fn the_failing_customer_cards_attach_then_decline_every_renewal_softly_or_hard() {
+    for (token, code) in [
+        ("tok_chargeCustomerFail", "card_declined"),
+        ("tok_chargeCustomerFailHard", "stolen_card"),
+    ] {
+        let app = TestApp::spawn().await;
+        let account = app.self_service_account().await;
+        let sub = app
+            .import_active(account, "standard", "monthly", 5, "2026-11-17")
+            .await;
+        app.attach_card(account, token).await;
+        app.clock.set(at("2026-12-17", 1));
+        run_due(&Engine::of(&app.state), &worker("w1"))
+            .await
+            .unwrap();
+        let list = invoices(&app, account).await;
+        assert_eq!(list[0]["status"], "open", "{token}");
+        assert_eq!(list[0]["last_payment_error"]["code"], code, "{token}");
+        assert_eq!(list[0]["next_payment_attempt"], Value::Null);
+        assert_eq!(subscription(&app, account, sub).await["status"], "past_due");
+    }
 }

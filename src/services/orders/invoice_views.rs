@@ -57,7 +57,25 @@ pub struct InvoiceView {
     pub paid_at: Option<DateTime<Utc>>,
     /// Payments received by transfer or cheque (invoices on terms).
     pub payments: Vec<PaymentView>,
+    /// Collected from the card on file (a self-service renewal), not paid on terms.
+    pub collected_by_card: bool,
+    /// Card collections tried so far (SPEC §13).
+    #[schema(example = 1)]
+    pub attempt_count: i32,
+    /// When the card is next tried automatically; null when no retry is scheduled.
+    pub next_payment_attempt: Option<DateTime<Utc>>,
+    /// Why the last card collection failed.
+    pub last_payment_error: Option<PaymentErrorView>,
     pub created_at: DateTime<Utc>,
+}
+
+/// Why a card collection failed: the gateway's decline code (or `no_payment_method`).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct PaymentErrorView {
+    #[schema(example = "card_declined")]
+    pub code: String,
+    #[schema(example = "The card was declined.")]
+    pub message: String,
 }
 
 /// The views of several invoices: their lines and payments are read in one query each for
@@ -119,6 +137,13 @@ async fn invoice_views(
             due_on: invoice.due_on,
             po_number: invoice.po_number,
             paid_at: invoice.paid_at,
+            collected_by_card: invoice.collected_by_card,
+            attempt_count: invoice.attempt_count,
+            // Automatic retries come with dunning; none is scheduled yet.
+            next_payment_attempt: None,
+            last_payment_error: invoice
+                .last_payment_error
+                .and_then(|error| serde_json::from_value(error).ok()),
             created_at: invoice.created_at,
         })
         .collect())
