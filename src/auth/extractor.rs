@@ -3,12 +3,11 @@
 use std::future::{Ready, ready};
 
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use super::Principal;
 use crate::AppState;
-use crate::error::{ApiError, ErrorCode};
-use crate::http::rate_limit::RateLimitStatus;
+use crate::error::ApiError;
 
 impl FromRequest for Principal {
     type Error = ApiError;
@@ -30,35 +29,10 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let token = value.to_str().ok().and_then(bearer_token).ok_or_else(|| {
         ApiError::unauthenticated("The Authorization header must be `Bearer <token>`.")
     })?;
-    let principal = state
+    state
         .jwt
         .verify(token)
-        .map_err(|e| ApiError::unauthenticated(e.to_string()))?;
-    if let Some(limiter) = &state.http.rate_limiter {
-        // Counted once per request, however many extractors ask for the principal.
-        let counted = req.extensions().get::<RateLimitStatus>().copied();
-        let status = match counted {
-            Some(status) => status,
-            None => {
-                let status = limiter.check(&principal.sub);
-                req.extensions_mut().insert(status);
-                if status.retry_after_seconds.is_some() {
-                    state.metrics.rate_limited();
-                }
-                status
-            }
-        };
-        if let Some(seconds) = status.retry_after_seconds {
-            return Err(ApiError::new(
-                ErrorCode::RateLimited,
-                format!(
-                    "This token sent more than {} requests at once; retry in {seconds} s.",
-                    status.limit
-                ),
-            ));
-        }
-    }
-    Ok(principal)
+        .map_err(|e| ApiError::unauthenticated(e.to_string()))
 }
 
 /// The token of an `Authorization: Bearer <token>` value. The scheme name is

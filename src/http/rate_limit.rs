@@ -12,7 +12,6 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use actix_web::HttpResponseBuilder;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use governor::clock::{Clock, DefaultClock};
@@ -121,14 +120,7 @@ impl RateLimitStatus {
         headers
     }
 
-    /// Adds the headers to a response being built (the 429 problem).
-    pub fn apply_to_builder(&self, response: &mut HttpResponseBuilder) {
-        for header in self.headers() {
-            response.insert_header(header);
-        }
-    }
-
-    /// Adds the headers to a response already made (any authenticated answer).
+    /// Adds the headers to a response already made (any authenticated answer, the 429 too).
     pub fn apply_to<B>(&self, response: &mut ServiceResponse<B>) {
         let headers = response.headers_mut();
         for (name, value) in self.headers() {

@@ -25,6 +25,16 @@ fn worker(name: &str) -> WorkerOptions {
     }
 }
 
+/// A self-service account with a monthly Standard subscription from `start` and a card.
+async fn card_subscription(app: &TestApp, quantity: i32, start: &str, card: &str) -> (Uuid, Uuid) {
+    let account = app.self_service_account().await;
+    let subscription = app
+        .import_active(account, "standard", "monthly", quantity, start)
+        .await;
+    app.attach_card(account, card).await;
+    (account, subscription)
+}
+
 async fn invoices(app: &TestApp, account: Uuid) -> Vec<Value> {
     let list = app
         .get(
@@ -69,11 +79,7 @@ async fn events_of(app: &TestApp, account: Uuid, action: &str) -> Vec<Value> {
 #[actix_web::test]
 async fn a_card_subscription_renews_at_its_period_end_once() {
     let app = TestApp::spawn().await;
-    let account = app.self_service_account().await;
-    let sub = app
-        .import_active(account, "standard", "monthly", 5, "2026-11-17")
-        .await;
-    app.attach_card(account, "tok_visa").await;
+    let (account, sub) = card_subscription(&app, 5, "2026-11-17", "tok_visa").await;
     let engine = Engine::of(&app.state);
 
     // Before the period end no renewal is due (housekeeping may run).
@@ -114,11 +120,7 @@ async fn a_card_subscription_renews_at_its_period_end_once() {
 async fn thirteen_monthly_renewals_stay_on_the_31st_through_a_leap_february() {
     let app = TestApp::spawn().await;
     app.clock.set(at("2027-02-10", 12));
-    let account = app.self_service_account().await;
-    let sub = app
-        .import_active(account, "standard", "monthly", 2, "2027-01-31")
-        .await;
-    app.attach_card(account, "tok_visa").await;
+    let (account, sub) = card_subscription(&app, 2, "2027-01-31", "tok_visa").await;
     let engine = Engine::of(&app.state);
 
     // A year and more in one step: every period renews in turn, each at its own date.
@@ -157,10 +159,7 @@ async fn thirteen_monthly_renewals_stay_on_the_31st_through_a_leap_february() {
 #[actix_web::test]
 async fn the_credit_balance_is_applied_before_the_card_is_charged() {
     let app = TestApp::spawn().await;
-    let account = app.self_service_account().await;
-    app.import_active(account, "standard", "monthly", 5, "2026-11-17")
-        .await;
-    app.attach_card(account, "tok_visa").await;
+    let (account, _) = card_subscription(&app, 5, "2026-11-17", "tok_visa").await;
     app.sql(&format!(
         "UPDATE accounts SET credit_balance = 100.00 WHERE id = '{account}'"
     ))
@@ -184,11 +183,7 @@ async fn the_credit_balance_is_applied_before_the_card_is_charged() {
 async fn a_declined_renewal_rolls_the_period_leaves_the_invoice_open_and_the_subscription_past_due()
 {
     let app = TestApp::spawn().await;
-    let account = app.self_service_account().await;
-    let sub = app
-        .import_active(account, "standard", "monthly", 5, "2026-11-17")
-        .await;
-    app.attach_card(account, "tok_chargeDeclined").await;
+    let (account, sub) = card_subscription(&app, 5, "2026-11-17", "tok_chargeDeclined").await;
     app.clock.set(at("2026-12-17", 1));
     run_due(&Engine::of(&app.state), &worker("w1"))
         .await
@@ -301,10 +296,7 @@ async fn two_workers_renew_every_due_subscription_once_and_charge_every_card_onc
 #[actix_web::test]
 async fn a_job_whose_worker_died_is_taken_over_after_its_lease_and_acts_once() {
     let app = TestApp::spawn().await;
-    let account = app.self_service_account().await;
-    app.import_active(account, "standard", "monthly", 5, "2026-11-17")
-        .await;
-    app.attach_card(account, "tok_visa").await;
+    let (account, _) = card_subscription(&app, 5, "2026-11-17", "tok_visa").await;
     let engine = Engine::of(&app.state);
     let now = at("2026-12-17", 1);
     app.clock.set(now);
@@ -431,11 +423,7 @@ async fn a_trial_warns_three_days_before_its_end_and_expires_the_day_after() {
 #[actix_web::test]
 async fn completed_idempotency_keys_are_purged_after_a_day() {
     let app = TestApp::spawn().await;
-    let account = app.self_service_account().await;
-    let sub = app
-        .import_active(account, "standard", "monthly", 5, "2026-11-17")
-        .await;
-    app.attach_card(account, "tok_visa").await;
+    let (account, sub) = card_subscription(&app, 5, "2026-11-17", "tok_visa").await;
     let contact = app.contact(account);
     app.add_item(
         account,
@@ -524,11 +512,7 @@ async fn a_job_that_keeps_failing_is_parked_with_its_error_for_admins_and_metric
 #[actix_web::test]
 async fn a_past_due_subscription_renews_again_and_stays_past_due_while_an_invoice_is_open() {
     let app = TestApp::spawn().await;
-    let account = app.self_service_account().await;
-    let sub = app
-        .import_active(account, "standard", "monthly", 5, "2026-11-17")
-        .await;
-    app.attach_card(account, "tok_chargeDeclined").await;
+    let (account, sub) = card_subscription(&app, 5, "2026-11-17", "tok_chargeDeclined").await;
     let engine = Engine::of(&app.state);
     app.clock.set(at("2026-12-17", 1));
     run_due(&engine, &worker("w1")).await.unwrap();
@@ -554,11 +538,7 @@ async fn the_failing_customer_cards_attach_then_decline_every_renewal_softly_or_
         ("tok_chargeCustomerFailHard", "stolen_card"),
     ] {
         let app = TestApp::spawn().await;
-        let account = app.self_service_account().await;
-        let sub = app
-            .import_active(account, "standard", "monthly", 5, "2026-11-17")
-            .await;
-        app.attach_card(account, token).await;
+        let (account, sub) = card_subscription(&app, 5, "2026-11-17", token).await;
         app.clock.set(at("2026-12-17", 1));
         run_due(&Engine::of(&app.state), &worker("w1"))
             .await

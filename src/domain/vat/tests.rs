@@ -113,17 +113,7 @@ fn any_changed_digit_breaks_the_check() {
         let checked_len = if country == "NL" { 11 } else { id.len() };
         let checked = |(i, c): &(usize, char)| (2..checked_len).contains(i) && c.is_ascii_digit();
         for (i, c) in id.char_indices().filter(checked) {
-            let bumped = char::from_digit((c.to_digit(10).unwrap_or(0) + 1) % 10, 10);
-            let mutated: String = id
-                .char_indices()
-                .map(|(j, original)| {
-                    if j == i {
-                        bumped.unwrap_or(original)
-                    } else {
-                        original
-                    }
-                })
-                .collect();
+            let mutated = bump_digit(id, i, c);
             assert!(
                 validate_vat_id(country, &mutated).is_err(),
                 "{mutated} was accepted"
@@ -319,29 +309,14 @@ fn a_changed_digit_in_a_format_only_state_is_caught_by_its_check_digit() {
             .skip(2)
             .filter(|(_, c)| c.is_ascii_digit())
         {
-            let bumped = char::from_digit((c.to_digit(10).unwrap_or(0) + 1) % 10, 10);
-            let mutated: String = id
-                .char_indices()
-                .map(|(j, original)| {
-                    if j == i {
-                        bumped.unwrap_or(original)
-                    } else {
-                        original
-                    }
-                })
-                .collect();
+            let mutated = bump_digit(id, i, c);
             tried += 1;
             match validate_vat_id(country, &mutated) {
                 Err(VatIdError::BadCheckDigit | VatIdError::BadFormat { .. }) => caught += 1,
                 Err(other) => panic!("{mutated}: {other}"),
-                Ok(_) => missed.push(mutated.clone()),
-            }
-            // The check digit itself changed is always caught.
-            if Some((i, c)) == last_digit {
-                assert!(
-                    validate_vat_id(country, &mutated).is_err(),
-                    "{mutated} was accepted"
-                );
+                // The check digit itself changed is always caught.
+                Ok(_) if Some((i, c)) == last_digit => panic!("{mutated} was accepted"),
+                Ok(_) => missed.push(mutated),
             }
         }
     }
@@ -349,4 +324,12 @@ fn a_changed_digit_in_a_format_only_state_is_caught_by_its_check_digit() {
     // Measured when the crate was adopted: 209 of 211 (a Bulgarian 10-digit and a Latvian
     // ID each have one position their published rule does not weigh apart).
     assert!(missed.len() <= 2, "caught {caught} of {tried}: {missed:?}");
+}
+
+/// `id` with the digit `c` at byte `i` raised by one (9 becomes 0).
+fn bump_digit(id: &str, i: usize, c: char) -> String {
+    let bumped = char::from_digit((c.to_digit(10).unwrap_or(0) + 1) % 10, 10).unwrap_or(c);
+    id.char_indices()
+        .map(|(j, original)| if j == i { bumped } else { original })
+        .collect()
 }
