@@ -88,6 +88,9 @@ pub struct Settings {
     pub job_lease_seconds: i64,
     /// `JOB_CONCURRENCY`: subjects a worker works on at once (default 4).
     pub job_concurrency: usize,
+    /// `TEST_CLOCKS=enabled`: the test clock endpoints answer, and accounts may be bound to a
+    /// clock (SPEC §15). Off unless set; `scripts/dev` sets it.
+    pub test_clocks_enabled: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,6 +266,16 @@ impl Settings {
                 .filter(|n| (1..=64).contains(n))
                 .ok_or_else(|| config_error("JOB_CONCURRENCY", "must be 1..=64"))?,
         };
+        let test_clocks_enabled = match var("TEST_CLOCKS").as_deref() {
+            None | Some("disabled") => false,
+            Some("enabled") => true,
+            Some(_) => {
+                return Err(config_error(
+                    "TEST_CLOCKS",
+                    "must be `enabled` or `disabled`",
+                ));
+            }
+        };
         let cors_allowed_origins = cors_origins_from_env()?;
         let rate_limit = rate_limit_from_env()?;
 
@@ -282,6 +295,7 @@ impl Settings {
             jobs_enabled,
             job_lease_seconds,
             job_concurrency,
+            test_clocks_enabled,
         })
     }
 

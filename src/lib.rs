@@ -49,6 +49,8 @@ pub struct AppState {
     pub seller_country: String,
     /// CORS origins and the rate per caller.
     pub http: Arc<http::HttpPolicy>,
+    /// `TEST_CLOCKS=enabled`: requests on an account bound to a test clock read its time.
+    pub test_clocks: bool,
 }
 
 /// The whole application: routes, extractor error handling, observability, OpenAPI and

@@ -43,6 +43,7 @@ string in the currency's minor units.",
         (name = "quotes", description = "Quotes a representative sends and a corporate contact accepts"),
         (name = "purchase-orders", description = "Purchase orders on file (corporate accounts)"),
         (name = "events", description = "The audit trail"),
+        (name = "test-clocks", description = "Simulated time for testing renewals, trials and dunning (admin; `TEST_CLOCKS=enabled`)"),
         (name = "ops", description = "Health, readiness and metrics (no authentication)"),
     )
 )]
@@ -122,6 +123,9 @@ pub fn finish(mut api: OpenApiDoc) -> OpenApiDoc {
                     "`validation-failed`: a field is missing, unknown, of the wrong type or out of range",
                 );
             }
+            if path.starts_with("/v1/accounts/{account_id}") {
+                on_test_clock(op);
+            }
             add(
                 op,
                 "429",
@@ -144,6 +148,24 @@ pub fn finish(mut api: OpenApiDoc) -> OpenApiDoc {
         }
     }
     api
+}
+
+/// Requests on an account bound to a test clock answer 409 while the clock advances: said on
+/// every route of an account, beside the route's own 409 codes.
+fn on_test_clock(op: &mut Operation) {
+    const ADVANCING: &str = "`test-clock-advancing`: the account is on a test clock that is advancing; retry when it is `ready`";
+    match op.responses.responses.get_mut("409") {
+        Some(RefOr::T(response)) => {
+            let own = if response.description.is_empty() {
+                default_description("409").to_owned()
+            } else {
+                response.description.clone()
+            };
+            response.description = format!("{own}; {ADVANCING}");
+        }
+        Some(RefOr::Ref(_)) => {}
+        None => add(op, "409", ADVANCING),
+    }
 }
 
 /// What a problem response without a description of its own means, by status.

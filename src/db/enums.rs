@@ -11,7 +11,7 @@ use diesel::sql_types::Text;
 
 use crate::auth::Role;
 use crate::domain::account::AccountKind;
-use crate::domain::job::{JobKind, JobStatus};
+use crate::domain::job::{JobKind, JobStatus, TestClockStatus};
 use crate::domain::money::Currency;
 use crate::domain::order::{
     CartStatus, InvoiceStatus, ItemKind, OrderStatus, PaymentMethodKind, QuoteStatus, Settlement,
@@ -46,6 +46,7 @@ text_column! {
     ItemKind => as_str,
     JobKind => as_str,
     JobStatus => as_str,
+    TestClockStatus => as_str,
     OrderStatus => as_str,
     PaymentMethodKind => as_str,
     QuoteStatus => as_str,

@@ -87,6 +87,8 @@ pub struct Account {
     /// Invoices issued so far: the account's gapless invoice series.
     #[serde(skip)]
     pub invoices_issued: i32,
+    /// The test clock whose time this account lives in (SPEC §15), bound at creation.
+    pub test_clock_id: Option<Uuid>,
 }
 
 #[derive(Debug, Insertable)]
@@ -106,6 +108,9 @@ pub struct NewAccount<'a> {
     pub postal_code: Option<&'a str>,
     pub region: Option<&'a str>,
     pub representative_id: Option<&'a str>,
+    pub test_clock_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]

@@ -29,6 +29,7 @@ diesel::table! {
         po_required -> Bool,
         number -> Int8,
         invoices_issued -> Int4,
+        test_clock_id -> Nullable<Uuid>,
     }
 }
 
@@ -165,6 +166,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamptz,
         finished_at -> Nullable<Timestamptz>,
+        test_clock_id -> Nullable<Uuid>,
     }
 }
 
@@ -332,6 +334,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    test_clocks (id) {
+        id -> Uuid,
+        name -> Text,
+        frozen_time -> Timestamptz,
+        status -> Text,
+        advancing_to -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         account_id -> Uuid,
@@ -341,6 +355,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(accounts -> test_clocks (test_clock_id));
 diesel::joinable!(audit_events -> accounts (account_id));
 diesel::joinable!(cart_items -> products (product_id));
 diesel::joinable!(carts -> accounts (account_id));
@@ -348,6 +363,7 @@ diesel::joinable!(idempotency_keys -> accounts (account_id));
 diesel::joinable!(invoice_payments -> accounts (account_id));
 diesel::joinable!(invoice_payments -> invoices (invoice_id));
 diesel::joinable!(invoices -> accounts (account_id));
+diesel::joinable!(jobs -> test_clocks (test_clock_id));
 diesel::joinable!(order_items -> products (product_id));
 diesel::joinable!(order_lines -> order_items (order_item_id));
 diesel::joinable!(orders -> accounts (account_id));
@@ -381,5 +397,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     purchase_orders,
     quotes,
     subscriptions,
+    test_clocks,
     users,
 );

@@ -13,6 +13,8 @@ crate::stored_enum! {
         PurgeIdempotencyKeys => "purge_idempotency_keys",
         /// Settle orders a fault left pending, and refunds still owed.
         RecoverPendingOrders => "recover_pending_orders",
+        /// Move a test clock forward through every job due on the way (SPEC §15).
+        AdvanceTestClock => "advance_test_clock",
     }
 }
 
@@ -22,5 +24,15 @@ crate::stored_enum! {
         Running => "running",
         Succeeded => "succeeded",
         Failed => "failed",
+    }
+}
+
+crate::stored_enum! {
+    /// Where a test clock stands (SPEC §15).
+    pub enum TestClockStatus {
+        /// At its `frozen_time`; its accounts take requests.
+        Ready => "ready",
+        /// Running the jobs due up to its target; its accounts answer 409.
+        Advancing => "advancing",
     }
 }

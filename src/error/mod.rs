@@ -55,6 +55,7 @@ pub enum ErrorCode {
     QuoteExpired,
     QuoteNotOpen,
     QuoteStale,
+    TestClockAdvancing,
     Conflict,
     ServiceUnavailable,
     Internal,
@@ -101,6 +102,7 @@ impl ErrorCode {
         ErrorCode::QuoteExpired,
         ErrorCode::QuoteNotOpen,
         ErrorCode::QuoteStale,
+        ErrorCode::TestClockAdvancing,
         ErrorCode::Conflict,
         ErrorCode::ServiceUnavailable,
         ErrorCode::Internal,
@@ -147,6 +149,7 @@ impl ErrorCode {
             QuoteExpired => "quote-expired",
             QuoteNotOpen => "quote-not-open",
             QuoteStale => "quote-stale",
+            TestClockAdvancing => "test-clock-advancing",
             Conflict => "conflict",
             ServiceUnavailable => "service-unavailable",
             Internal => "internal-error",
@@ -173,7 +176,7 @@ impl ErrorCode {
             TrialExpired | TrialActive | AlreadySubscribed | LicensesInUse
             | NoLicensesAvailable | IdempotencyKeyInUse | SubscriptionExists | DuplicateEmail
             | DuplicatePayment | PurchaseOrderExists | QuoteExpired | QuoteNotOpen | QuoteStale
-            | Conflict => StatusCode::CONFLICT,
+            | TestClockAdvancing | Conflict => StatusCode::CONFLICT,
             CardDeclined => StatusCode::PAYMENT_REQUIRED,
             QuoteChanged | VersionMismatch => StatusCode::PRECONDITION_FAILED,
             IdempotencyKeyRequired | MalformedRequest => StatusCode::BAD_REQUEST,
@@ -229,6 +232,7 @@ impl ErrorCode {
             QuoteExpired => "The quote has expired",
             QuoteNotOpen => "The quote is no longer open",
             QuoteStale => "The subscriptions changed since the quote was made",
+            TestClockAdvancing => "The account's test clock is advancing",
             Conflict => "Conflict",
             ServiceUnavailable => "Service unavailable",
             Internal => "Internal error",

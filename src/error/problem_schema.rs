@@ -167,9 +167,10 @@ mod tests {
             QuoteExpired => 35,
             QuoteNotOpen => 36,
             QuoteStale => 37,
-            Conflict => 38,
-            ServiceUnavailable => 39,
-            Internal => 40,
+            TestClockAdvancing => 38,
+            Conflict => 39,
+            ServiceUnavailable => 40,
+            Internal => 41,
         }
     }
 

@@ -2,6 +2,8 @@
 
 use std::future::{Ready, ready};
 
+use futures_util::future::{Either, LocalBoxFuture};
+
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
@@ -11,38 +13,63 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ErrorCode};
 use crate::http::middleware::RequestId;
 use crate::services::Caller;
+use crate::services::test_clocks;
 
 impl FromRequest for Caller {
     type Error = ApiError;
-    type Future = Ready<Result<Caller, ApiError>>;
+    /// Ready at once, unless the request's account may live on a test clock: then one
+    /// lookup of the clock's time (only with `TEST_CLOCKS=enabled`).
+    type Future =
+        Either<Ready<Result<Caller, ApiError>>, LocalBoxFuture<'static, Result<Caller, ApiError>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let principal = match Principal::from_request(req, payload).into_inner() {
-            Ok(principal) => principal,
-            Err(error) => return ready(Err(error)),
+        let caller = match verified_caller(req, payload) {
+            Ok(caller) => caller,
+            Err(error) => return Either::Left(ready(Err(error))),
         };
-        if let Err(refused) = count_against_rate(req, &principal) {
-            return ready(Err(refused));
+        let account = req
+            .app_data::<web::Data<AppState>>()
+            .filter(|state| state.test_clocks)
+            .zip(req.match_info().get("account_id"))
+            .and_then(|(state, id)| Some((state.pool.clone(), uuid::Uuid::parse_str(id).ok()?)));
+        match account {
+            None => Either::Left(ready(Ok(caller))),
+            Some((pool, account_id)) => Either::Right(Box::pin(async move {
+                let mut caller = caller;
+                // Every rule of an account on a test clock reads the clock's time; while
+                // the clock advances, its accounts answer 409 (SPEC §15).
+                if let Some(frozen_time) = test_clocks::time_of_account(&pool, account_id).await? {
+                    caller.now = frozen_time;
+                }
+                Ok(caller)
+            })),
         }
-        let request_id = req
-            .extensions()
-            .get::<RequestId>()
-            .map_or_else(|| uuid::Uuid::new_v4().to_string(), |id| id.0.clone());
-        let now = match req.app_data::<web::Data<AppState>>() {
-            Some(state) => state.clock.now(),
-            None => {
-                return ready(Err(crate::error::internal_error(
-                    "application state",
-                    &"missing",
-                )));
-            }
-        };
-        ready(Ok(Caller {
-            principal,
-            request_id,
-            now,
-        }))
     }
+}
+
+/// The verified principal, counted against its rate, with the request id and the
+/// application clock's "now".
+fn verified_caller(req: &HttpRequest, payload: &mut Payload) -> Result<Caller, ApiError> {
+    let principal = Principal::from_request(req, payload).into_inner()?;
+    count_against_rate(req, &principal)?;
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), |id| id.0.clone());
+    let now = match req.app_data::<web::Data<AppState>>() {
+        Some(state) => state.clock.now(),
+        None => {
+            return Err(crate::error::internal_error(
+                "application state",
+                &"missing",
+            ));
+        }
+    };
+    Ok(Caller {
+        principal,
+        request_id,
+        now,
+    })
 }
 
 /// Counts the request against its verified caller's rate (when a limit is configured) and

@@ -18,6 +18,7 @@ pub mod purchase_orders;
 pub mod quotes;
 pub mod rate_limit;
 pub mod subscriptions;
+pub mod test_clocks;
 pub mod users;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -81,6 +82,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(jobs::list_jobs)
                 .service(accounts::create_account)
                 .service(accounts::list_accounts)
+                .service(test_clocks::create_test_clock)
+                .service(test_clocks::list_test_clocks)
+                .service(test_clocks::get_test_clock)
+                .service(test_clocks::delete_test_clock)
+                .service(test_clocks::advance_test_clock)
                 // Everything about one account lives under its prefix: the router matches the
                 // account id once, then compares the rest (mostly static) instead of trying
                 // every route's pattern in turn. Hot routes come first in their scope.

@@ -24,6 +24,7 @@ pub mod quotes;
 pub mod renewals;
 pub mod rules;
 pub mod subscriptions;
+pub mod test_clocks;
 pub mod users;
 
 use crate::auth::Principal;

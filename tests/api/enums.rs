@@ -1,6 +1,7 @@
 //! Statuses and kinds are enums from the moment a row is read: every stored name reads back as
 //! its variant, and a name the enum does not know is an error, never a string.
 
+use billing_center::domain::job::{JobKind, JobStatus, TestClockStatus};
 use billing_center::domain::order::{
     CartStatus, InvoiceStatus, ItemKind, OrderStatus, PaymentMethodKind, QuoteStatus, Settlement,
 };
@@ -37,7 +38,10 @@ async fn every_status_and_kind_reads_back_as_written() {
         ItemKind,
         QuoteStatus,
         PaymentMethodKind,
-        SubscriptionStatus
+        SubscriptionStatus,
+        JobKind,
+        JobStatus,
+        TestClockStatus
     );
 }
 

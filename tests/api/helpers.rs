@@ -121,6 +121,19 @@ impl TestApp {
 
     /// An app with CORS origins or a rate limit (none in the other tests).
     pub async fn spawn_with_policy(jwt: JwtSettings, http_policy: HttpPolicy) -> TestApp {
+        TestApp::spawn_configured(jwt, http_policy, false).await
+    }
+
+    /// An app with `TEST_CLOCKS=enabled` (SPEC §15).
+    pub async fn spawn_with_test_clocks() -> TestApp {
+        TestApp::spawn_configured(hs256_settings(), HttpPolicy::default(), true).await
+    }
+
+    async fn spawn_configured(
+        jwt: JwtSettings,
+        http_policy: HttpPolicy,
+        test_clocks: bool,
+    ) -> TestApp {
         let database = TestDatabase::create().await;
         let pool = db::build_pool(&database.url, 24).expect("pool");
         let catalog = {
@@ -139,6 +152,7 @@ impl TestApp {
             catalog: CatalogCache::new(catalog),
             seller_country: "IE".into(),
             http: Arc::new(http_policy),
+            test_clocks,
         };
         let service = rc_service(test::init_service(build_app(state.clone())).await);
         let minter = JwtVerifier::from_settings(&hs256_settings()).expect("minter");

@@ -31,4 +31,5 @@ mod reconcile;
 mod renewals;
 mod statements;
 mod subscriptions;
+mod test_clocks;
 mod users;

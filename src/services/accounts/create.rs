@@ -12,6 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::services::Caller;
 use crate::services::audit::{self, Event, snapshot};
 use crate::services::idempotency::{self, Outcome};
+use crate::services::test_clocks;
 
 use super::{AccountData, CreateAccount, validate};
 
@@ -42,6 +43,12 @@ pub async fn create(
         address: input.address.unwrap_or_default(),
         representative_id: input.representative_id,
     })?;
+    if input.test_clock_id.is_some() && !state.test_clocks {
+        return Err(ApiError::invalid_field(
+            "test_clock_id",
+            "test clocks are not enabled on this server (TEST_CLOCKS=enabled)",
+        ));
+    }
     let sub = caller.principal.sub.as_str();
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
@@ -55,6 +62,12 @@ pub async fn create(
                 replayed: true,
             });
         }
+        // An account on a test clock is born at the clock's time, and its event with it.
+        let mut caller = caller.clone();
+        if let Some(clock_id) = input.test_clock_id {
+            caller.now = test_clocks::time_for_new_account(conn, clock_id).await?;
+        }
+        let caller = &caller;
         let account: Account = diesel::insert_into(accounts::table)
             .values(NewAccount {
                 id: Uuid::now_v7(),
@@ -71,6 +84,9 @@ pub async fn create(
                 postal_code: data.address.postal_code.as_deref(),
                 region: data.address.region.as_deref(),
                 representative_id: data.representative_id.as_deref(),
+                test_clock_id: input.test_clock_id,
+                created_at: caller.now,
+                updated_at: caller.now,
             })
             .returning(Account::as_returning())
             .get_result(conn)

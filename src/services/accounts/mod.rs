@@ -76,6 +76,11 @@ pub struct CreateAccount {
     /// The `sub` of the representative; corporate accounts only.
     #[schema(max_length = 200, example = "rep-jane-doe")]
     pub representative_id: Option<String>,
+    /// Binds the account to a test clock for good (`TEST_CLOCKS=enabled` only): every rule
+    /// of the account reads the clock's time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = json!(null))]
+    pub test_clock_id: Option<Uuid>,
 }
 
 /// Body of `PATCH /v1/accounts/{account_id}`. Absent fields stay as they are; `null` clears

@@ -75,6 +75,9 @@ pub struct AccountView {
     #[schema(example = 3)]
     pub version: i32,
     pub created_at: DateTime<Utc>,
+    /// The test clock whose time the account lives in; null in real time.
+    #[schema(example = json!(null))]
+    pub test_clock_id: Option<Uuid>,
 }
 
 impl TryFrom<Account> for AccountView {
@@ -123,6 +126,7 @@ impl TryFrom<Account> for AccountView {
             po_required: a.po_required,
             version: a.version,
             created_at: a.created_at,
+            test_clock_id: a.test_clock_id,
         })
     }
 }

@@ -48,6 +48,8 @@ pub struct Job {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The test clock whose time the job is due in; only that clock's advance runs it.
+    pub test_clock_id: Option<Uuid>,
 }
 
 /// Claims up to `limit` jobs due at `now` — or running under a lease that has passed — in
@@ -63,8 +65,9 @@ pub async fn claim(
     let mut claimed: Vec<Job> = diesel::sql_query(
         "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $2, locked_by = $3 \
          WHERE id IN (SELECT id FROM jobs \
-                      WHERE (status = 'due' AND run_at <= $1) \
-                         OR (status = 'running' AND locked_until <= $1) \
+                      WHERE test_clock_id IS NULL \
+                        AND ((status = 'due' AND run_at <= $1) \
+                             OR (status = 'running' AND locked_until <= $1)) \
                       ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
          RETURNING *",
     )
@@ -76,6 +79,58 @@ pub async fn claim(
     .await?;
     claimed.sort_by_key(|job| (job.run_at, job.id));
     Ok(claimed)
+}
+
+/// Claims up to `limit` jobs of a test clock's accounts due by `due_by` (the clock's time),
+/// in due order, for the worker advancing it. Leases are real time (`now`): they are about
+/// workers that die, not about the simulated calendar.
+pub async fn claim_for_clock(
+    conn: &mut AsyncPgConnection,
+    worker: &str,
+    clock_id: Uuid,
+    due_by: DateTime<Utc>,
+    now: DateTime<Utc>,
+    lease: Duration,
+    limit: i32,
+) -> ApiResult<Vec<Job>> {
+    let mut claimed: Vec<Job> = diesel::sql_query(
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $3, locked_by = $4 \
+         WHERE id IN (SELECT id FROM jobs \
+                      WHERE test_clock_id = $1 \
+                        AND ((status = 'due' AND run_at <= $2) \
+                             OR (status = 'running' AND locked_until <= $5)) \
+                      ORDER BY run_at, id LIMIT $6 FOR UPDATE SKIP LOCKED) \
+         RETURNING *",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(clock_id)
+    .bind::<Timestamptz, _>(due_by)
+    .bind::<Timestamptz, _>(now + lease)
+    .bind::<Text, _>(worker)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Integer, _>(limit)
+    .load(conn)
+    .await?;
+    claimed.sort_by_key(|job| (job.run_at, job.id));
+    Ok(claimed)
+}
+
+/// Keeps a long job (a test clock's advance) the worker's for another `lease`; false when
+/// another worker has taken it over meanwhile.
+pub async fn extend_lease(
+    conn: &mut AsyncPgConnection,
+    job: &Job,
+    worker: &str,
+    now: DateTime<Utc>,
+    lease: Duration,
+) -> ApiResult<bool> {
+    let updated = diesel::update(jobs::table.find(job.id))
+        .filter(jobs::status.eq(JobStatus::Running))
+        .filter(jobs::locked_by.eq(worker))
+        .filter(jobs::attempts.eq(job.attempts))
+        .set(jobs::locked_until.eq(Some(now + lease)))
+        .execute(conn)
+        .await?;
+    Ok(updated == 1)
 }
 
 /// Marks a job done — only while `worker` still holds it, so a worker whose lease passed
@@ -164,7 +219,7 @@ pub async fn stats(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> ApiResul
                 count(*) FILTER (WHERE status = 'failed') AS failed, \
                 coalesce(extract(epoch FROM $1 - min(run_at) FILTER (WHERE status = 'due' AND run_at <= $1)), 0)::float8 \
                   AS oldest_due_seconds \
-         FROM jobs WHERE status <> 'succeeded'",
+         FROM jobs WHERE status <> 'succeeded' AND (test_clock_id IS NULL OR status <> 'due')",
     )
     .bind::<Timestamptz, _>(now)
     .get_result(conn)

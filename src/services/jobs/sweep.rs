@@ -4,42 +4,53 @@
 //! remember anything.
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::Timestamptz;
+use diesel::QueryableByName;
+use diesel::sql_types::{Nullable, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
 
 use crate::error::ApiResult;
 
-/// The schedules, each one `INSERT … SELECT … ON CONFLICT (dedupe_key) DO NOTHING` with `$1`
-/// the sweep's "now". Date-driven jobs are due at 00:00 UTC of their day and are scheduled
-/// up to a day ahead, so a worker finds them waiting when their time comes.
-const SCHEDULES: [&str; 5] = [
+/// The schedules of subscriptions, each one `INSERT … SELECT … ON CONFLICT (dedupe_key) DO
+/// NOTHING` with `$1` the sweep's "now" and `$2` the timeline: null for accounts in real time,
+/// a test clock's id for the accounts bound to it (SPEC §15), whose jobs carry that id.
+/// Date-driven jobs are due at 00:00 UTC of their day and are scheduled up to a day ahead,
+/// so a worker finds them waiting when their time comes.
+const SUBSCRIPTION_SCHEDULES: [&str; 3] = [
     // A renewal at each period end of a billed subscription.
-    "INSERT INTO jobs (id, kind, dedupe_key, subject_id, due_at, run_at, created_at) \
+    "INSERT INTO jobs (id, kind, dedupe_key, subject_id, due_at, run_at, created_at, test_clock_id) \
      SELECT gen_random_uuid(), 'renew_subscription', \
-            'renew_subscription:' || id || ':' || current_period_end, id, \
-            current_period_end::timestamp AT TIME ZONE 'UTC', \
-            current_period_end::timestamp AT TIME ZONE 'UTC', $1 \
-     FROM subscriptions \
-     WHERE status IN ('active', 'past_due') \
-       AND current_period_end <= ($1 AT TIME ZONE 'UTC')::date + 1 \
+            'renew_subscription:' || s.id || ':' || s.current_period_end, s.id, \
+            s.current_period_end::timestamp AT TIME ZONE 'UTC', \
+            s.current_period_end::timestamp AT TIME ZONE 'UTC', $1, $2 \
+     FROM subscriptions s JOIN accounts a ON a.id = s.account_id \
+     WHERE s.status IN ('active', 'past_due') \
+       AND s.current_period_end <= ($1 AT TIME ZONE 'UTC')::date + 1 \
+       AND a.test_clock_id IS NOT DISTINCT FROM $2 \
      ON CONFLICT (dedupe_key) DO NOTHING",
     // The warning three days before a trial's last day (at once for a trial imported with
     // less than three days left).
-    "INSERT INTO jobs (id, kind, dedupe_key, subject_id, due_at, run_at, created_at) \
-     SELECT gen_random_uuid(), 'trial_will_end', 'trial_will_end:' || id || ':' || trial_ends_on, id, \
-            greatest((trial_ends_on - 3)::timestamp AT TIME ZONE 'UTC', created_at), \
-            greatest((trial_ends_on - 3)::timestamp AT TIME ZONE 'UTC', created_at), $1 \
-     FROM subscriptions \
-     WHERE status = 'trialing' AND trial_ends_on - 3 <= ($1 AT TIME ZONE 'UTC')::date + 1 \
+    "INSERT INTO jobs (id, kind, dedupe_key, subject_id, due_at, run_at, created_at, test_clock_id) \
+     SELECT gen_random_uuid(), 'trial_will_end', 'trial_will_end:' || s.id || ':' || s.trial_ends_on, s.id, \
+            greatest((s.trial_ends_on - 3)::timestamp AT TIME ZONE 'UTC', s.created_at), \
+            greatest((s.trial_ends_on - 3)::timestamp AT TIME ZONE 'UTC', s.created_at), $1, $2 \
+     FROM subscriptions s JOIN accounts a ON a.id = s.account_id \
+     WHERE s.status = 'trialing' AND s.trial_ends_on - 3 <= ($1 AT TIME ZONE 'UTC')::date + 1 \
+       AND a.test_clock_id IS NOT DISTINCT FROM $2 \
      ON CONFLICT (dedupe_key) DO NOTHING",
     // `trial_expired` stored the day after the trial's last day.
-    "INSERT INTO jobs (id, kind, dedupe_key, subject_id, due_at, run_at, created_at) \
-     SELECT gen_random_uuid(), 'expire_trial', 'expire_trial:' || id || ':' || trial_ends_on, id, \
-            (trial_ends_on + 1)::timestamp AT TIME ZONE 'UTC', \
-            (trial_ends_on + 1)::timestamp AT TIME ZONE 'UTC', $1 \
-     FROM subscriptions \
-     WHERE status = 'trialing' AND trial_ends_on + 1 <= ($1 AT TIME ZONE 'UTC')::date + 1 \
+    "INSERT INTO jobs (id, kind, dedupe_key, subject_id, due_at, run_at, created_at, test_clock_id) \
+     SELECT gen_random_uuid(), 'expire_trial', 'expire_trial:' || s.id || ':' || s.trial_ends_on, s.id, \
+            (s.trial_ends_on + 1)::timestamp AT TIME ZONE 'UTC', \
+            (s.trial_ends_on + 1)::timestamp AT TIME ZONE 'UTC', $1, $2 \
+     FROM subscriptions s JOIN accounts a ON a.id = s.account_id \
+     WHERE s.status = 'trialing' AND s.trial_ends_on + 1 <= ($1 AT TIME ZONE 'UTC')::date + 1 \
+       AND a.test_clock_id IS NOT DISTINCT FROM $2 \
      ON CONFLICT (dedupe_key) DO NOTHING",
+];
+
+/// Housekeeping, in real time only; `$1` is "now".
+const HOUSEKEEPING_SCHEDULES: [&str; 2] = [
     // Idempotency keys past their 24 hours (and finished jobs past a week), once a day.
     "INSERT INTO jobs (id, kind, dedupe_key, due_at, run_at, created_at) \
      SELECT gen_random_uuid(), 'purge_idempotency_keys', \
@@ -52,15 +63,76 @@ const SCHEDULES: [&str; 5] = [
      ON CONFLICT (dedupe_key) DO NOTHING",
 ];
 
+/// The first instant after `$2` at which something of clock `$1`'s accounts falls due: a job
+/// waiting (a retry), a period end, a trial's warning or expiry — the dates the schedules
+/// above turn into jobs. An advance stops there next instead of walking every day.
+const NEXT_DUE: &str = "SELECT min(at) AS at FROM ( \
+       SELECT min(run_at) AS at FROM jobs \
+        WHERE test_clock_id = $1 AND status = 'due' AND run_at > $2 \
+       UNION ALL \
+       SELECT min(v.day::timestamp AT TIME ZONE 'UTC') FROM ( \
+         SELECT CASE WHEN s.status = 'trialing' THEN NULL ELSE s.current_period_end END AS d, \
+                CASE WHEN s.status = 'trialing' THEN s.trial_ends_on - 3 END AS w, \
+                CASE WHEN s.status = 'trialing' THEN s.trial_ends_on + 1 END AS e \
+           FROM subscriptions s JOIN accounts a ON a.id = s.account_id \
+          WHERE a.test_clock_id = $1 AND s.status IN ('active', 'past_due', 'trialing') \
+       ) dates CROSS JOIN LATERAL (VALUES (dates.d), (dates.w), (dates.e)) AS v(day) \
+        WHERE v.day::timestamp AT TIME ZONE 'UTC' > $2 \
+     ) due";
+
 /// Inserts every job due by `now` (and date-driven ones due by tomorrow) that is not there
 /// yet; returns how many were new.
 pub async fn sweep(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> ApiResult<usize> {
-    let mut inserted = 0;
-    for schedule in SCHEDULES {
+    let mut inserted = sweep_subscriptions(conn, now, None).await?;
+    for schedule in HOUSEKEEPING_SCHEDULES {
         inserted += diesel::sql_query(schedule)
             .bind::<Timestamptz, _>(now)
             .execute(conn)
             .await?;
     }
     Ok(inserted)
+}
+
+/// The same sweep for the accounts of one test clock, at the clock's time.
+pub async fn sweep_clock(
+    conn: &mut AsyncPgConnection,
+    clock_id: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<usize> {
+    sweep_subscriptions(conn, now, Some(clock_id)).await
+}
+
+async fn sweep_subscriptions(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    clock: Option<Uuid>,
+) -> ApiResult<usize> {
+    let mut inserted = 0;
+    for schedule in SUBSCRIPTION_SCHEDULES {
+        inserted += diesel::sql_query(schedule)
+            .bind::<Timestamptz, _>(now)
+            .bind::<Nullable<SqlUuid>, _>(clock)
+            .execute(conn)
+            .await?;
+    }
+    Ok(inserted)
+}
+
+/// When something of the clock's accounts falls due next, after `after` (see [`NEXT_DUE`]).
+pub async fn next_due(
+    conn: &mut AsyncPgConnection,
+    clock_id: Uuid,
+    after: DateTime<Utc>,
+) -> ApiResult<Option<DateTime<Utc>>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Nullable<Timestamptz>)]
+        at: Option<DateTime<Utc>>,
+    }
+    let row: Row = diesel::sql_query(NEXT_DUE)
+        .bind::<SqlUuid, _>(clock_id)
+        .bind::<Timestamptz, _>(after)
+        .get_result(conn)
+        .await?;
+    Ok(row.at)
 }

@@ -8,9 +8,10 @@ use chrono::Duration;
 use futures_util::StreamExt;
 use uuid::Uuid;
 
-use super::{Job, claim, fail, run, stats, sweep};
+use super::{Job, JobKind, claim, fail, run, stats, sweep};
 use crate::error::ApiResult;
 use crate::services::engine::Engine;
+use crate::services::test_clocks::advance;
 
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
@@ -85,7 +86,12 @@ async fn run_in_order(
     let mut conn = engine.pool.get().await?;
     let mut completed = 0;
     for job in &jobs {
-        match run::run(engine, &mut conn, job, &options.id).await {
+        let outcome = if job.kind == JobKind::AdvanceTestClock {
+            advance::run_advance(engine, &mut conn, job, &options.id, options.lease).await
+        } else {
+            run::run(engine, &mut conn, job, &options.id).await
+        };
+        match outcome {
             Ok(()) => {
                 completed += 1;
                 engine.metrics.job_run(job.kind.as_str(), "succeeded");
