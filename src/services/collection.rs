@@ -47,10 +47,27 @@ pub async fn collect(
     caller: &Caller,
     invoice_id: Uuid,
 ) -> ApiResult<Collected> {
-    let (invoice, card): (Invoice, Option<String>) = invoices::table
+    // The invoice, the card on file, and the subscription the invoice renews as it stands.
+    let (invoice, card, renews, renews_status): (
+        Invoice,
+        Option<String>,
+        Option<Uuid>,
+        Option<SubscriptionStatus>,
+    ) = invoices::table
         .inner_join(accounts::table)
+        .inner_join(orders::table.on(orders::id.eq(invoices::order_id)))
+        .left_join(
+            subscriptions::table.on(subscriptions::id
+                .nullable()
+                .eq(orders::renews_subscription_id)),
+        )
         .filter(invoices::id.eq(invoice_id))
-        .select((Invoice::as_select(), accounts::payment_method_ref))
+        .select((
+            Invoice::as_select(),
+            accounts::payment_method_ref,
+            orders::renews_subscription_id,
+            subscriptions::status.nullable(),
+        ))
         .first(conn)
         .await?;
     if invoice.status != InvoiceStatus::Open || !invoice.collected_by_card {
@@ -78,31 +95,35 @@ pub async fn collect(
         return Ok(Collected::Unavailable);
     }
     let now = caller.now;
+    // Recorded only if the invoice is still open at this attempt: another attempt that got
+    // there first (a retry racing a new card) leaves this one nothing to record.
+    let still_this_attempt = invoices::id
+        .eq(invoice_id)
+        .and(invoices::status.eq(InvoiceStatus::Open))
+        .and(invoices::attempt_count.eq(attempt - 1));
     conn.transaction(async |conn| {
-        // The invoice with the subscription its order renews, both locked.
-        let (current, subscription_id): (Invoice, Option<Uuid>) = invoices::table
-            .inner_join(orders::table.on(orders::id.eq(invoices::order_id)))
-            .filter(invoices::id.eq(invoice_id))
-            .select((Invoice::as_select(), orders::renews_subscription_id))
-            .for_no_key_update()
-            .first(conn)
-            .await?;
-        if current.status != InvoiceStatus::Open || current.attempt_count != attempt - 1 {
-            return Ok(Collected::NotOpen);
-        }
         match &outcome {
             Ok(charge) => {
-                diesel::update(invoices::table.find(invoice_id))
+                let Some(current) = diesel::update(invoices::table)
+                    .filter(still_this_attempt)
                     .set((
                         invoices::status.eq(InvoiceStatus::Paid),
                         invoices::paid_at.eq(Some(now)),
-                        invoices::amount_paid.eq(current.total_due),
+                        invoices::amount_paid.eq(invoices::total_due),
                         invoices::charge_id.eq(Some(&charge.charge_id)),
                         invoices::attempt_count.eq(attempt),
                     ))
-                    .execute(conn)
-                    .await?;
-                if let Some(subscription_id) = subscription_id {
+                    .returning(Invoice::as_returning())
+                    .get_result::<Invoice>(conn)
+                    .await
+                    .optional()?
+                else {
+                    return Ok(Collected::NotOpen);
+                };
+                // Only a past-due subscription has anything to return to.
+                if let (Some(subscription_id), Some(SubscriptionStatus::PastDue)) =
+                    (renews, renews_status)
+                {
                     back_to_active_if_settled(conn, current.account_id, subscription_id, now)
                         .await?;
                 }
@@ -118,14 +139,20 @@ pub async fn collect(
             }
             Err(ChargeError::Declined { reason }) => {
                 let error = json!({"code": reason, "message": refusal_message(reason)});
-                diesel::update(invoices::table.find(invoice_id))
+                let Some(current) = diesel::update(invoices::table)
+                    .filter(still_this_attempt)
                     .set((
                         invoices::attempt_count.eq(attempt),
                         invoices::last_payment_error.eq(Some(&error)),
                     ))
-                    .execute(conn)
-                    .await?;
-                if let Some(subscription_id) = subscription_id {
+                    .returning(Invoice::as_returning())
+                    .get_result::<Invoice>(conn)
+                    .await
+                    .optional()?
+                else {
+                    return Ok(Collected::NotOpen);
+                };
+                if let Some(subscription_id) = renews {
                     diesel::update(subscriptions::table.find(subscription_id))
                         .filter(subscriptions::status.eq(SubscriptionStatus::Active))
                         .set((

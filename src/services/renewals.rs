@@ -60,28 +60,20 @@ pub async fn renew(
     let at = engine.at(start_of(period_end));
     let caller = system_caller(request_id.to_owned(), start_of(period_end));
     conn.transaction(async |conn| {
-        let Some(account_id) = subscriptions::table
-            .find(subscription_id)
-            .select(subscriptions::account_id)
-            .first::<Uuid>(conn)
+        // The account and the subscription in one statement, both locked — the account's
+        // row first (the join's first table), as every use case that places orders locks
+        // them (DECISIONS: locks).
+        let Some((account, subscription)) = accounts::table
+            .inner_join(subscriptions::table)
+            .filter(subscriptions::id.eq(subscription_id))
+            .select((Account::as_select(), Subscription::as_select()))
+            .for_no_key_update()
+            .first::<(Account, Subscription)>(conn)
             .await
             .optional()?
         else {
             return Ok(None);
         };
-        // The account first, as every use case that places orders (DECISIONS: locks).
-        let account: Account = accounts::table
-            .find(account_id)
-            .select(Account::as_select())
-            .for_no_key_update()
-            .first(conn)
-            .await?;
-        let subscription: Subscription = subscriptions::table
-            .find(subscription_id)
-            .select(Subscription::as_select())
-            .for_no_key_update()
-            .first(conn)
-            .await?;
         let billed = matches!(
             subscription.status,
             SubscriptionStatus::Active | SubscriptionStatus::PastDue

@@ -49,32 +49,56 @@ impl WorkerOptions {
 pub async fn run_due(engine: &Engine, options: &WorkerOptions) -> ApiResult<usize> {
     let mut completed = 0;
     loop {
-        let now = engine.clock.now();
-        let claimed = {
+        // One sweep per pass, not per batch: sweeping re-reads every due row, which is the
+        // whole backlog while thousands of renewals fall due at once.
+        let swept = {
             let mut conn = engine.pool.get().await?;
-            sweep::sweep(&mut conn, now).await?;
-            claim(&mut conn, &options.id, now, options.lease, options.batch).await?
+            sweep::sweep(&mut conn, engine.clock.now()).await?
         };
-        if claimed.is_empty() {
+        loop {
+            let now = engine.clock.now();
+            let claimed = {
+                let mut conn = engine.pool.get().await?;
+                claim(&mut conn, &options.id, now, options.lease, options.batch).await?
+            };
+            if claimed.is_empty() {
+                break;
+            }
+            completed += run_batch(engine, options, claimed).await?;
+        }
+        // What this pass did may have made more due (a period rolled onto a day that has
+        // passed already): sweep again until a sweep finds nothing new.
+        if swept == 0 {
             return Ok(completed);
         }
-        // Claimed in due order; a subject's jobs keep that order in its group.
-        let mut by_subject: BTreeMap<Uuid, Vec<Job>> = BTreeMap::new();
-        for job in claimed {
-            by_subject
-                .entry(job.subject_id.unwrap_or(job.id))
-                .or_default()
-                .push(job);
-        }
-        let results: Vec<ApiResult<usize>> = futures_util::stream::iter(by_subject.into_values())
-            .map(|jobs| run_in_order(engine, options, jobs))
-            .buffer_unordered(options.concurrency.max(1))
-            .collect()
-            .await;
-        for result in results {
-            completed += result?;
-        }
     }
+}
+
+/// Runs a claimed batch, split by subject: one subject's jobs in due order, different
+/// subjects side by side, each on its own connection.
+async fn run_batch(
+    engine: &Engine,
+    options: &WorkerOptions,
+    claimed: Vec<Job>,
+) -> ApiResult<usize> {
+    // Claimed in due order; a subject's jobs keep that order in its group.
+    let mut by_subject: BTreeMap<Uuid, Vec<Job>> = BTreeMap::new();
+    for job in claimed {
+        by_subject
+            .entry(job.subject_id.unwrap_or(job.id))
+            .or_default()
+            .push(job);
+    }
+    let results: Vec<ApiResult<usize>> = futures_util::stream::iter(by_subject.into_values())
+        .map(|jobs| run_in_order(engine, options, jobs))
+        .buffer_unordered(options.concurrency.max(1))
+        .collect()
+        .await;
+    let mut completed = 0;
+    for result in results {
+        completed += result?;
+    }
+    Ok(completed)
 }
 
 /// Runs one subject's jobs in due order on one connection.

@@ -118,22 +118,31 @@ async fn run_due_at(
 ) -> ApiResult<()> {
     let engine_at = engine.at(at);
     loop {
-        sweep::sweep_clock(conn, clock_id, at).await?;
-        let claimed =
-            claim_for_clock(conn, worker, clock_id, at, engine.clock.now(), lease, BATCH).await?;
-        if claimed.is_empty() {
-            break;
-        }
-        for due in &claimed {
-            match run::run(&engine_at, conn, due, worker).await {
-                Ok(()) => engine.metrics.job_run(due.kind.as_str(), "succeeded"),
-                Err(error) => {
-                    tracing::warn!(job = %due.id, kind = %due.kind, attempt = due.attempts,
-                                   error = %error, "test clock job failed");
-                    engine.metrics.job_run(due.kind.as_str(), "failed");
-                    fail(conn, due, worker, at, &error.to_string()).await?;
+        let swept = sweep::sweep_clock(conn, clock_id, at).await?;
+        let mut ran = 0;
+        loop {
+            let claimed =
+                claim_for_clock(conn, worker, clock_id, at, engine.clock.now(), lease, BATCH)
+                    .await?;
+            if claimed.is_empty() {
+                break;
+            }
+            ran += claimed.len();
+            for due in &claimed {
+                match run::run(&engine_at, conn, due, worker).await {
+                    Ok(()) => engine.metrics.job_run(due.kind.as_str(), "succeeded"),
+                    Err(error) => {
+                        tracing::warn!(job = %due.id, kind = %due.kind, attempt = due.attempts,
+                                       error = %error, "test clock job failed");
+                        engine.metrics.job_run(due.kind.as_str(), "failed");
+                        fail(conn, due, worker, at, &error.to_string()).await?;
+                    }
                 }
             }
+        }
+        // Sweep again only when this stop's jobs may have made more due at once.
+        if swept == 0 && ran == 0 {
+            break;
         }
     }
     // A job of the clock still held by a worker that stopped must finish before the clock
