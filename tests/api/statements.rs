@@ -92,9 +92,9 @@ async fn a_card_renewal_stays_within_its_statement_budget() {
 }
 
 const RENEWALS: u64 = 20;
-/// Statements per renewal of a card subscription (the sweep and the claims shared by the
-/// batch), as measured when the budget was set: 15 — the renewal's order in one transaction
-/// (12: account and subscription locked together, order, item, line, the subscription
-/// re-checked and rolled, completion, numbering, invoice, events), the collection (3: read,
-/// paid if still at this attempt, event) and the job marked done.
+/// Statements per renewal of a card subscription, as measured when the budget was set: 15 —
+/// the renewal's order in one transaction (10: account and subscription locked together,
+/// order, item, line, the subscription re-checked and rolled, completion, numbering, invoice,
+/// events), the collection (3: read, paid if still at this attempt, event), the job marked
+/// done, and a share of the pass's sweeps and claims.
 const RENEWAL_BUDGET: u64 = 15;
