@@ -91,6 +91,9 @@ pub struct Settings {
     /// `TEST_CLOCKS=enabled`: the test clock endpoints answer, and accounts may be bound to a
     /// clock (SPEC §15). Off unless set; `scripts/dev` sets it.
     pub test_clocks_enabled: bool,
+    /// `DUNNING_RETRY_DAYS`: days after a renewal's first refused charge on which it is
+    /// retried, increasing (default `1,3,5,7`).
+    pub dunning_retry_days: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +123,20 @@ fn parse_origin(value: &str) -> Option<String> {
             .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b));
     let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
     (host_ok && port_ok).then(|| value.to_ascii_lowercase())
+}
+
+/// `1,3,5,7`: increasing whole days, 1 to 60.
+fn retry_days(value: &str) -> Option<Vec<i64>> {
+    let days = value
+        .split(',')
+        .map(|d| {
+            d.trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|d| (1..=60).contains(d))
+        })
+        .collect::<Option<Vec<i64>>>()?;
+    (!days.is_empty() && days.windows(2).all(|w| w[0] < w[1])).then_some(days)
 }
 
 fn cors_origins_from_env() -> Result<Vec<String>, ConfigError> {
@@ -276,6 +293,15 @@ impl Settings {
                 ));
             }
         };
+        let dunning_retry_days = match var("DUNNING_RETRY_DAYS") {
+            None => crate::domain::dunning::DEFAULT_RETRY_DAYS.to_vec(),
+            Some(v) => retry_days(&v).ok_or_else(|| {
+                config_error(
+                    "DUNNING_RETRY_DAYS",
+                    "must be increasing whole days between 1 and 60, comma-separated, e.g. 1,3,5,7",
+                )
+            })?,
+        };
         let cors_allowed_origins = cors_origins_from_env()?;
         let rate_limit = rate_limit_from_env()?;
 
@@ -296,6 +322,7 @@ impl Settings {
             job_lease_seconds,
             job_concurrency,
             test_clocks_enabled,
+            dunning_retry_days,
         })
     }
 

@@ -51,6 +51,9 @@ pub struct AppState {
     pub http: Arc<http::HttpPolicy>,
     /// `TEST_CLOCKS=enabled`: requests on an account bound to a test clock read its time.
     pub test_clocks: bool,
+    /// `DUNNING_RETRY_DAYS`: days after a renewal's first refused charge on which it is
+    /// retried (SPEC §13).
+    pub dunning_retry_days: Arc<[i64]>,
 }
 
 /// The whole application: routes, extractor error handling, observability, OpenAPI and

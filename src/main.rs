@@ -272,6 +272,7 @@ async fn app_state(settings: &Settings) -> Result<AppState, String> {
             }),
         }),
         test_clocks: settings.test_clocks_enabled,
+        dunning_retry_days: settings.dunning_retry_days.clone().into(),
     };
     // Orders whose request stopped half-way (a crash between payment and completion) are
     // finished, or given back, before new requests arrive; then every minute by a job.

@@ -17,7 +17,7 @@ use crate::domain::order::{
     CartStatus, InvoiceStatus, ItemKind, OrderStatus, PaymentMethodKind, QuoteStatus, Settlement,
 };
 use crate::domain::period::BillingFrequency;
-use crate::domain::subscription::SubscriptionStatus;
+use crate::domain::subscription::{CancellationReason, SubscriptionStatus};
 
 macro_rules! text_column {
     ($($ty:ty => $name:ident),+ $(,)?) => {$(
@@ -53,4 +53,5 @@ text_column! {
     Role => as_str,
     Settlement => as_str,
     SubscriptionStatus => as_str,
+    CancellationReason => as_str,
 }

@@ -7,7 +7,7 @@ use crate::domain::order::{
     CartStatus, InvoiceStatus, ItemKind, OrderStatus, PaymentMethodKind, QuoteStatus, Settlement,
 };
 use crate::domain::period::BillingFrequency;
-use crate::domain::subscription::SubscriptionStatus;
+use crate::domain::subscription::{CancellationReason, SubscriptionStatus};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
@@ -157,6 +157,13 @@ pub struct Subscription {
     pub quantity_pending: Option<i32>,
     /// The day of the month its periods are anchored on (Jan 31 → Feb 28 → Mar 31).
     pub billing_anchor_day: Option<i16>,
+    /// Ends at `cancel_at` (its period end) instead of renewing.
+    pub cancel_at_period_end: bool,
+    pub cancel_at: Option<NaiveDate>,
+    /// The day it ended (canceled).
+    pub ended_at: Option<NaiveDate>,
+    pub cancellation_reason: Option<CancellationReason>,
+    pub cancellation_comment: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -281,6 +288,8 @@ pub struct Order {
     /// Set on a renewal: the subscription it renews (for the period starting on its
     /// `quote_date`).
     pub renews_subscription_id: Option<Uuid>,
+    /// Set on a cancellation that credits unused time: the subscription it ends.
+    pub cancels_subscription_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable, serde::Serialize)]
@@ -346,6 +355,12 @@ pub struct Invoice {
     /// Collected from the card on file (a self-service renewal) rather than paid on terms.
     pub collected_by_card: bool,
     pub charge_id: Option<String>,
+    /// When the first collection attempt failed: dunning counts its retry days from here.
+    pub first_failed_at: Option<DateTime<Utc>>,
+    /// When the next automatic attempt is due; none after a hard decline or without a card.
+    pub next_payment_attempt: Option<DateTime<Utc>>,
+    /// When the subscription ends if the invoice is still unpaid and nothing is retried.
+    pub dunning_ends_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

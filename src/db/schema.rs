@@ -148,6 +148,9 @@ diesel::table! {
         last_payment_error -> Nullable<Jsonb>,
         collected_by_card -> Bool,
         charge_id -> Nullable<Text>,
+        first_failed_at -> Nullable<Timestamptz>,
+        next_payment_attempt -> Nullable<Timestamptz>,
+        dunning_ends_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -243,6 +246,7 @@ diesel::table! {
         void_reason -> Nullable<Text>,
         refunded_at -> Nullable<Timestamptz>,
         renews_subscription_id -> Nullable<Uuid>,
+        cancels_subscription_id -> Nullable<Uuid>,
     }
 }
 
@@ -330,6 +334,11 @@ diesel::table! {
         updated_at -> Timestamptz,
         quantity_pending -> Nullable<Int4>,
         billing_anchor_day -> Nullable<Int2>,
+        cancel_at_period_end -> Bool,
+        cancel_at -> Nullable<Date>,
+        ended_at -> Nullable<Date>,
+        cancellation_reason -> Nullable<Text>,
+        cancellation_comment -> Nullable<Text>,
     }
 }
 

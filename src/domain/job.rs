@@ -15,6 +15,12 @@ crate::stored_enum! {
         RecoverPendingOrders => "recover_pending_orders",
         /// Move a test clock forward through every job due on the way (SPEC §15).
         AdvanceTestClock => "advance_test_clock",
+        /// Collect a past-due invoice again (a dunning retry, or a new card).
+        RetryPayment => "retry_payment",
+        /// End a subscription whose invoice dunning could not collect.
+        EndDunning => "end_dunning",
+        /// Make a corporate subscription past due the day after its invoice's due date.
+        InvoiceOverdue => "invoice_overdue",
     }
 }
 

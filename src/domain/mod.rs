@@ -68,6 +68,7 @@ macro_rules! stored_enum {
 pub mod account;
 pub mod catalog;
 pub mod country;
+pub mod dunning;
 pub mod job;
 pub mod money;
 pub mod order;

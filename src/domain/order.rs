@@ -18,6 +18,8 @@ crate::stored_enum! {
         Subscribe => "subscribe",
         /// The next period of a subscription, at its price on the renewal date.
         Renewal => "renewal",
+        /// Ends a subscription at once, crediting its unused time (SPEC §13).
+        Cancel => "cancel",
     }
 }
 
@@ -42,10 +44,14 @@ crate::stored_enum! {
 }
 
 crate::stored_enum! {
-    /// An invoice is `open` until payments cover it, then `paid`.
+    /// An invoice is `open` until payments cover it, then `paid`; `uncollectible` when
+    /// dunning ended without payment (SPEC §13). `void` is reserved for an invoice canceled
+    /// before it was due (none is voided yet).
     pub enum InvoiceStatus {
         Open => "open",
         Paid => "paid",
+        Uncollectible => "uncollectible",
+        Void => "void",
     }
 }
 

@@ -23,6 +23,8 @@ pub struct Current {
     pub quantity: i32,
     pub frequency: BillingFrequency,
     pub licenses_assigned: i32,
+    /// Canceled at its period end (SPEC §13): reactivate before changing it.
+    pub cancellation_pending: bool,
 }
 
 /// What the item asks for.
@@ -59,6 +61,8 @@ pub enum Violation {
     NotActive,
     /// `change` by a contact while a renewal is unpaid: pay it first (SPEC §13).
     PastDue,
+    /// `change` while a cancellation at period end is pending: reactivate first (SPEC §13).
+    CancellationPending,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +111,10 @@ pub fn check_change(
         SubscriptionStatus::Trialing => return Err(Violation::TrialActive),
         SubscriptionStatus::TrialExpired => return Err(Violation::TrialExpired),
         SubscriptionStatus::Canceled => return Err(Violation::NotActive),
+    }
+    // Never silently clears the pending cancellation.
+    if current.cancellation_pending {
+        return Err(Violation::CancellationPending);
     }
     if current.plan_id == target.plan_id
         && current.quantity == target.quantity
@@ -164,6 +172,7 @@ mod tests {
             quantity: 10,
             frequency: BillingFrequency::Monthly,
             licenses_assigned: 4,
+            cancellation_pending: false,
         }
     }
 

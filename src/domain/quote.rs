@@ -114,6 +114,46 @@ pub fn renewal_quote(
     }
 }
 
+/// An immediate cancellation (SPEC §13): the unused part of the running period,
+/// `[today, end)`, credited with §6's credit formula as one negative line; nothing is
+/// charged, so the credit goes to the account's credit balance (tax is never refunded: it is
+/// charged on `max(subtotal, 0)`).
+pub fn cancellation_quote(
+    item_id: Uuid,
+    running: &ReplacedPeriod,
+    today: NaiveDate,
+    currency: Currency,
+    treatment: &TaxTreatment,
+    credit_balance: Decimal,
+) -> Quote {
+    let credit = proration_credit(running.period_amount, running.period, today, currency);
+    let zero = super::money::round_to_minor(Decimal::ZERO, currency);
+    let unused = Period {
+        start: today.min(running.period.end),
+        end: running.period.end,
+    };
+    let line = Line {
+        description: format!(
+            "Unused time on {} × {}, {} to {}",
+            running.plan_name, running.quantity, unused.start, unused.end
+        ),
+        amount: -credit,
+    };
+    Quote {
+        date: today,
+        currency,
+        totals: totals(&[line.amount], treatment, credit_balance, currency),
+        items: vec![QuotedItem {
+            item_id,
+            period: unused,
+            unit_price: zero,
+            plan_price: zero,
+            proration_credit: credit,
+            lines: vec![line],
+        }],
+    }
+}
+
 pub fn quote(
     items: &[PricedItem],
     today: NaiveDate,

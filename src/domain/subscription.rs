@@ -17,6 +17,16 @@ crate::stored_enum! {
     }
 }
 
+crate::stored_enum! {
+    /// Why a subscription ended (SPEC §13).
+    pub enum CancellationReason {
+        /// Someone canceled it (at its period end or at once).
+        Requested => "requested",
+        /// Its renewal could not be collected by the end of dunning.
+        PaymentFailed => "payment_failed",
+    }
+}
+
 /// What a caller may do with a subscription now; portals show buttons from this list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -31,6 +41,8 @@ pub enum SubscriptionAction {
     Pay,
     /// Attach a new card, which retries the overdue invoice.
     UpdatePaymentMethod,
+    /// Undo a pending cancellation ("Pending Cancellation" → active again).
+    Reactivate,
 }
 
 /// Maps the stored status to the one clients see. `trial_ends_on` is the trial's last day.
@@ -49,8 +61,18 @@ pub fn effective_status(
 }
 
 /// The actions of SPEC §4's table. Every role that reaches an account may take them; rules
-/// that depend on the role (downgrades) are checked on the change itself.
-pub fn actions(status: SubscriptionStatus) -> Vec<SubscriptionAction> {
+/// that depend on the role (downgrades) are checked on the change itself. While a
+/// cancellation at period end is pending, `reactivate` takes the place of `edit` (SPEC §13).
+pub fn actions(status: SubscriptionStatus, cancel_pending: bool) -> Vec<SubscriptionAction> {
+    let mut actions = status_actions(status);
+    if cancel_pending && status != SubscriptionStatus::Canceled {
+        actions.retain(|a| *a != SubscriptionAction::Edit);
+        actions.insert(0, SubscriptionAction::Reactivate);
+    }
+    actions
+}
+
+fn status_actions(status: SubscriptionStatus) -> Vec<SubscriptionAction> {
     match status {
         SubscriptionStatus::Trialing => {
             vec![
@@ -96,14 +118,26 @@ mod tests {
     fn actions_follow_the_status_table() {
         use SubscriptionAction::*;
         assert_eq!(
-            actions(SubscriptionStatus::Trialing),
+            actions(SubscriptionStatus::Trialing, false),
             vec![Subscribe, AssignLicenses]
         );
-        assert_eq!(actions(SubscriptionStatus::TrialExpired), vec![Subscribe]);
         assert_eq!(
-            actions(SubscriptionStatus::Active),
+            actions(SubscriptionStatus::TrialExpired, false),
+            vec![Subscribe]
+        );
+        assert_eq!(
+            actions(SubscriptionStatus::Active, false),
             vec![Edit, AssignLicenses]
         );
-        assert!(actions(SubscriptionStatus::Canceled).is_empty());
+        assert!(actions(SubscriptionStatus::Canceled, false).is_empty());
+        assert_eq!(
+            actions(SubscriptionStatus::Active, true),
+            vec![Reactivate, AssignLicenses]
+        );
+        assert_eq!(
+            actions(SubscriptionStatus::PastDue, true),
+            vec![Reactivate, Pay, UpdatePaymentMethod, AssignLicenses]
+        );
+        assert!(actions(SubscriptionStatus::Canceled, true).is_empty());
     }
 }

@@ -56,6 +56,10 @@ pub enum ErrorCode {
     QuoteNotOpen,
     QuoteStale,
     TestClockAdvancing,
+    CancelRequiresAssistance,
+    SubscriptionEnded,
+    CancellationPending,
+    InvoiceNotOpen,
     Conflict,
     ServiceUnavailable,
     Internal,
@@ -103,6 +107,10 @@ impl ErrorCode {
         ErrorCode::QuoteNotOpen,
         ErrorCode::QuoteStale,
         ErrorCode::TestClockAdvancing,
+        ErrorCode::CancelRequiresAssistance,
+        ErrorCode::SubscriptionEnded,
+        ErrorCode::CancellationPending,
+        ErrorCode::InvoiceNotOpen,
         ErrorCode::Conflict,
         ErrorCode::ServiceUnavailable,
         ErrorCode::Internal,
@@ -150,6 +158,10 @@ impl ErrorCode {
             QuoteNotOpen => "quote-not-open",
             QuoteStale => "quote-stale",
             TestClockAdvancing => "test-clock-advancing",
+            CancelRequiresAssistance => "cancel-requires-assistance",
+            SubscriptionEnded => "subscription-ended",
+            CancellationPending => "cancellation-pending",
+            InvoiceNotOpen => "invoice-not-open",
             Conflict => "conflict",
             ServiceUnavailable => "service-unavailable",
             Internal => "internal-error",
@@ -161,9 +173,11 @@ impl ErrorCode {
         match self {
             Unauthenticated => StatusCode::UNAUTHORIZED,
             NotFound => StatusCode::NOT_FOUND,
-            Forbidden | DowngradeRequiresAssistance | UseCorporatePortal | UseBillingCenter => {
-                StatusCode::FORBIDDEN
-            }
+            Forbidden
+            | DowngradeRequiresAssistance
+            | UseCorporatePortal
+            | UseBillingCenter
+            | CancelRequiresAssistance => StatusCode::FORBIDDEN,
             ValidationFailed
             | NoChange
             | CartEmpty
@@ -176,7 +190,8 @@ impl ErrorCode {
             TrialExpired | TrialActive | AlreadySubscribed | LicensesInUse
             | NoLicensesAvailable | IdempotencyKeyInUse | SubscriptionExists | DuplicateEmail
             | DuplicatePayment | PurchaseOrderExists | QuoteExpired | QuoteNotOpen | QuoteStale
-            | TestClockAdvancing | Conflict => StatusCode::CONFLICT,
+            | TestClockAdvancing | SubscriptionEnded | CancellationPending | InvoiceNotOpen
+            | Conflict => StatusCode::CONFLICT,
             CardDeclined => StatusCode::PAYMENT_REQUIRED,
             QuoteChanged | VersionMismatch => StatusCode::PRECONDITION_FAILED,
             IdempotencyKeyRequired | MalformedRequest => StatusCode::BAD_REQUEST,
@@ -233,6 +248,10 @@ impl ErrorCode {
             QuoteNotOpen => "The quote is no longer open",
             QuoteStale => "The subscriptions changed since the quote was made",
             TestClockAdvancing => "The account's test clock is advancing",
+            CancelRequiresAssistance => "Canceling at once needs assistance",
+            SubscriptionEnded => "The subscription has ended",
+            CancellationPending => "The subscription is canceled at its period end",
+            InvoiceNotOpen => "The invoice is not open",
             Conflict => "Conflict",
             ServiceUnavailable => "Service unavailable",
             Internal => "Internal error",

@@ -168,9 +168,13 @@ mod tests {
             QuoteNotOpen => 36,
             QuoteStale => 37,
             TestClockAdvancing => 38,
-            Conflict => 39,
-            ServiceUnavailable => 40,
-            Internal => 41,
+            CancelRequiresAssistance => 39,
+            SubscriptionEnded => 40,
+            CancellationPending => 41,
+            InvoiceNotOpen => 42,
+            Conflict => 43,
+            ServiceUnavailable => 44,
+            Internal => 45,
         }
     }
 

@@ -164,3 +164,46 @@ pub async fn record_invoice_payment(
     .await?;
     Ok(idempotent_response(&outcome).json(outcome.body))
 }
+
+/// Pay an invoice now
+///
+/// Charges the card on file for an open invoice (any role that reaches the account;
+/// `Idempotency-Key` required): the overdue renewal of a `past_due` subscription, typically.
+/// Paid, the invoice is answered (200) and a subscription with nothing else overdue is
+/// `active` again. Declined: 402 `card-declined` with the gateway's `decline_code`; the
+/// attempt counts, and the dunning calendar stays as it was.
+#[utoipa::path(
+    tag = "invoices",
+    params(
+        ("account_id" = Uuid, Path),
+        ("invoice_id" = Uuid, Path),
+        ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = r"^[!-~]{1,255}$", description = "Required; 1–255 visible ASCII characters, scoped to the account"),
+    ),
+    responses(
+        (status = 200, body = InvoiceView, description = "The invoice, paid (also for a replayed key)",
+         headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same key"))),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "`idempotency-key-required`"),
+        (status = 402, body = Problem, content_type = "application/problem+json",
+         description = "`card-declined`, with `decline_code` (e.g. `insufficient_funds`, `no_payment_method`)"),
+        (status = 409, body = Problem, content_type = "application/problem+json",
+         description = "`invoice-not-open`: it is paid, void or uncollectible; `idempotency-key-in-use`"),
+        (status = 422, body = Problem, content_type = "application/problem+json",
+         description = "`idempotency-key-reused`"),
+    )
+)]
+#[post("/invoices/{invoice_id}/pay")]
+pub async fn pay_invoice(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let (account_id, invoice_id) = path.into_inner();
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok());
+    let outcome =
+        crate::services::invoice_pay::pay(&state, &caller, account_id, invoice_id, key).await?;
+    Ok(idempotent_response(&outcome).json(outcome.body))
+}

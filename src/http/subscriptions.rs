@@ -12,13 +12,14 @@ use crate::AppState;
 use crate::domain::money::Currency;
 use crate::domain::period::BillingFrequency;
 use crate::domain::subscription::{
-    SubscriptionAction, SubscriptionStatus, actions, effective_status,
+    CancellationReason, SubscriptionAction, SubscriptionStatus, actions, effective_status,
 };
 use crate::error::{ApiResult, Problem};
 use crate::http::etag;
 use crate::http::extract::Json;
 use crate::pagination::{List, ListParams};
 use crate::services::Caller;
+use crate::services::cancellation::{self, CancelSubscription};
 use crate::services::subscriptions::{self, ImportSubscription, SubscriptionDetail};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -47,10 +48,24 @@ pub struct SubscriptionView {
     pub trial_ends_on: Option<NaiveDate>,
     #[schema(example = 2)]
     pub licenses_assigned: i32,
-    /// What the caller may do now (`subscribe`, `edit`, `assign_licenses`).
+    /// What the caller may do now (`subscribe`, `edit`, `reactivate`, `assign_licenses`,
+    /// `pay`, `update_payment_method`).
     pub actions: Vec<SubscriptionAction>,
     #[schema(example = 1)]
     pub version: i32,
+    /// Ends at `cancel_at` instead of renewing ("Pending Cancellation").
+    pub cancel_at_period_end: bool,
+    /// The first day it no longer runs: its period end (the day after a trial's last day).
+    #[schema(example = "2027-01-17")]
+    pub cancel_at: Option<NaiveDate>,
+    /// The day it ended, once `canceled`.
+    #[schema(example = json!(null))]
+    pub ended_at: Option<NaiveDate>,
+    /// Why it ended: `requested` or `payment_failed`.
+    pub cancellation_reason: Option<CancellationReason>,
+    /// The text given when it was canceled.
+    #[schema(example = "Moving to another product")]
+    pub cancellation_comment: Option<String>,
 }
 
 pub fn view(detail: SubscriptionDetail, today: NaiveDate) -> SubscriptionView {
@@ -70,8 +85,13 @@ pub fn view(detail: SubscriptionDetail, today: NaiveDate) -> SubscriptionView {
         currency: row.currency,
         trial_ends_on: row.trial_ends_on,
         licenses_assigned: row.licenses_assigned,
-        actions: actions(status),
+        actions: actions(status, row.cancel_at_period_end),
         version: row.version,
+        cancel_at_period_end: row.cancel_at_period_end,
+        cancel_at: row.cancel_at,
+        ended_at: row.ended_at,
+        cancellation_reason: row.cancellation_reason,
+        cancellation_comment: row.cancellation_comment,
     }
 }
 
@@ -171,6 +191,84 @@ pub async fn import_subscription(
         subscriptions::import(&state, &caller, path.into_inner(), body.into_inner()).await?;
     let view = view(detail, caller.today());
     Ok(HttpResponse::build(StatusCode::CREATED)
+        .insert_header((header::ETAG, etag(view.version)))
+        .json(view))
+}
+
+/// Cancel a subscription
+///
+/// `{"at_period_end": true}` (any role that reaches the account): the subscription runs to
+/// its period end and then ends ("Pending Cancellation": `cancel_at_period_end`, `cancel_at`,
+/// `actions` with `reactivate` instead of `edit`); nothing is charged at that end. Canceling
+/// again at the period end answers the same. `{"at_period_end": false, "reason": …}`
+/// (representative, support, admin): it ends today, its licence assignments end, and the
+/// unused time of the period is credited to the account's credit balance by a `cancel`
+/// order. A trial has nothing to credit: it ends at its last day, or at once.
+#[utoipa::path(
+    tag = "subscriptions",
+    params(("account_id" = Uuid, Path), ("subscription_id" = Uuid, Path)),
+    request_body(
+        content = CancelSubscription,
+        example = json!({"at_period_end": true, "reason": "Moving to another product"})
+    ),
+    responses(
+        (status = 200, body = SubscriptionView, headers(("ETag" = String, description = "The subscription's version")),
+         description = "The subscription, canceling at its period end or canceled"),
+        (status = 403, body = Problem, content_type = "application/problem+json",
+         description = "`cancel-requires-assistance`: a contact cancels at the period end only"),
+        (status = 409, body = Problem, content_type = "application/problem+json",
+         description = "`subscription-ended`: it is canceled already"),
+        (status = 422, body = Problem, content_type = "application/problem+json",
+         description = "`validation-failed`: `reason` missing for a cancellation at once, or too long"),
+    )
+)]
+#[post("/subscriptions/{subscription_id}/cancel")]
+pub async fn cancel_subscription(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+    body: Json<CancelSubscription>,
+) -> ApiResult<HttpResponse> {
+    let (account_id, subscription_id) = path.into_inner();
+    let detail = cancellation::cancel(
+        &state,
+        &caller,
+        account_id,
+        subscription_id,
+        body.into_inner(),
+    )
+    .await?;
+    let view = view(detail, caller.today());
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(view.version)))
+        .json(view))
+}
+
+/// Reactivate a subscription
+///
+/// Clears a pending cancellation before `cancel_at`: the subscription renews again. A
+/// subscription that is not canceling is answered as it is; one that has ended is 409
+/// `subscription-ended` (subscribe again through the cart).
+#[utoipa::path(
+    tag = "subscriptions",
+    params(("account_id" = Uuid, Path), ("subscription_id" = Uuid, Path)),
+    responses(
+        (status = 200, body = SubscriptionView, headers(("ETag" = String, description = "The subscription's version")),
+         description = "The subscription, no longer canceling"),
+        (status = 409, body = Problem, content_type = "application/problem+json",
+         description = "`subscription-ended`: it has ended"),
+    )
+)]
+#[post("/subscriptions/{subscription_id}/reactivate")]
+pub async fn reactivate_subscription(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (account_id, subscription_id) = path.into_inner();
+    let detail = cancellation::reactivate(&state, &caller, account_id, subscription_id).await?;
+    let view = view(detail, caller.today());
+    Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(view.version)))
         .json(view))
 }

@@ -16,8 +16,9 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::db::models::Invoice;
+use crate::db::models::{Invoice, Subscription};
 use crate::db::schema::{accounts, invoices, orders, subscriptions};
+use crate::domain::dunning;
 use crate::domain::order::InvoiceStatus;
 use crate::domain::subscription::SubscriptionStatus;
 use crate::error::ApiResult;
@@ -41,11 +42,15 @@ pub enum Collected {
     NotOpen,
 }
 
+/// One attempt at collecting `invoice_id` from the card on file. Automatic collection
+/// (renewals, dunning retries) takes only self-service invoices collected by card;
+/// `explicit` (`POST …/invoices/{id}/pay`) takes any open invoice.
 pub async fn collect(
     engine: &Engine,
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     invoice_id: Uuid,
+    explicit: bool,
 ) -> ApiResult<Collected> {
     // The invoice, the card on file, and the subscription the invoice renews as it stands.
     let (invoice, card, renews, renews_status): (
@@ -70,7 +75,7 @@ pub async fn collect(
         ))
         .first(conn)
         .await?;
-    if invoice.status != InvoiceStatus::Open || !invoice.collected_by_card {
+    if invoice.status != InvoiceStatus::Open || !(invoice.collected_by_card || explicit) {
         return Ok(Collected::NotOpen);
     }
     let attempt = invoice.attempt_count + 1;
@@ -112,6 +117,7 @@ pub async fn collect(
                         invoices::amount_paid.eq(invoices::total_due),
                         invoices::charge_id.eq(Some(&charge.charge_id)),
                         invoices::attempt_count.eq(attempt),
+                        invoices::next_payment_attempt.eq(None::<DateTime<Utc>>),
                     ))
                     .returning(Invoice::as_returning())
                     .get_result::<Invoice>(conn)
@@ -124,8 +130,7 @@ pub async fn collect(
                 if let (Some(subscription_id), Some(SubscriptionStatus::PastDue)) =
                     (renews, renews_status)
                 {
-                    back_to_active_if_settled(conn, current.account_id, subscription_id, now)
-                        .await?;
+                    back_to_active_if_settled(conn, caller, subscription_id).await?;
                 }
                 record(
                     conn,
@@ -139,11 +144,19 @@ pub async fn collect(
             }
             Err(ChargeError::Declined { reason }) => {
                 let error = json!({"code": reason, "message": refusal_message(reason)});
+                // Dunning's calendar, for the self-service invoices it collects.
+                let first_failed = invoice.first_failed_at.unwrap_or(now);
+                let schedule = invoice
+                    .collected_by_card
+                    .then(|| dunning::after_refusal(&engine.retry_days, first_failed, now, reason));
                 let Some(current) = diesel::update(invoices::table)
                     .filter(still_this_attempt)
                     .set((
                         invoices::attempt_count.eq(attempt),
                         invoices::last_payment_error.eq(Some(&error)),
+                        invoices::first_failed_at.eq(Some(first_failed)),
+                        invoices::next_payment_attempt.eq(schedule.and_then(|s| s.next_attempt)),
+                        invoices::dunning_ends_at.eq(schedule.map(|s| s.ends_at)),
                     ))
                     .returning(Invoice::as_returning())
                     .get_result::<Invoice>(conn)
@@ -152,25 +165,28 @@ pub async fn collect(
                 else {
                     return Ok(Collected::NotOpen);
                 };
-                if let Some(subscription_id) = renews {
-                    diesel::update(subscriptions::table.find(subscription_id))
-                        .filter(subscriptions::status.eq(SubscriptionStatus::Active))
-                        .set((
-                            subscriptions::status.eq(SubscriptionStatus::PastDue),
-                            subscriptions::version.eq(subscriptions::version + 1),
-                            subscriptions::updated_at.eq(now),
-                        ))
-                        .execute(conn)
-                        .await?;
-                }
                 record(
                     conn,
                     caller,
                     &current,
                     "invoice.payment_failed",
-                    json!({"attempt": attempt, "last_payment_error": error}),
+                    json!({"attempt": attempt, "last_payment_error": error,
+                           "next_payment_attempt": current.next_payment_attempt}),
                 )
                 .await?;
+                if let Some(subscription_id) = renews {
+                    if schedule.is_some_and(|s| s.give_up) {
+                        crate::services::dunning::give_up(
+                            conn,
+                            caller,
+                            &current,
+                            Some(subscription_id),
+                        )
+                        .await?;
+                    } else {
+                        mark_past_due(conn, caller, subscription_id).await?;
+                    }
+                }
                 Ok(Collected::Refused {
                     code: reason.clone(),
                 })
@@ -181,32 +197,99 @@ pub async fn collect(
     .await
 }
 
-/// A past-due subscription is active again once none of its account's card-collected
-/// invoices is open.
-async fn back_to_active_if_settled(
+/// A past-due subscription is active again once none of its renewal invoices is overdue:
+/// open and collected by card (dunning), or open past its due date (corporate terms).
+pub async fn back_to_active_if_settled(
     conn: &mut AsyncPgConnection,
-    account_id: Uuid,
+    caller: &Caller,
     subscription_id: Uuid,
-    now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    let still_open = invoices::table
+    let overdue = invoices::table
         .inner_join(orders::table.on(orders::id.eq(invoices::order_id)))
-        .filter(invoices::account_id.eq(account_id))
         .filter(invoices::status.eq(InvoiceStatus::Open))
-        .filter(invoices::collected_by_card.eq(true))
+        .filter(
+            invoices::collected_by_card
+                .eq(true)
+                .or(invoices::due_on.lt(caller.today())),
+        )
         .filter(orders::renews_subscription_id.eq(subscription_id))
         .select(invoices::id);
-    diesel::update(subscriptions::table.find(subscription_id))
+    let active: Option<Subscription> = diesel::update(subscriptions::table.find(subscription_id))
         .filter(subscriptions::status.eq(SubscriptionStatus::PastDue))
-        .filter(diesel::dsl::not(diesel::dsl::exists(still_open)))
+        .filter(diesel::dsl::not(diesel::dsl::exists(overdue)))
         .set((
             subscriptions::status.eq(SubscriptionStatus::Active),
             subscriptions::version.eq(subscriptions::version + 1),
-            subscriptions::updated_at.eq(now),
+            subscriptions::updated_at.eq(caller.now),
         ))
-        .execute(conn)
+        .returning(Subscription::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+    if let Some(active) = active {
+        subscription_event(
+            conn,
+            caller,
+            &active,
+            SubscriptionStatus::PastDue,
+            "subscription.updated",
+        )
         .await?;
+    }
     Ok(())
+}
+
+/// An active subscription whose renewal is unpaid becomes `past_due`, with its event.
+pub async fn mark_past_due(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    subscription_id: Uuid,
+) -> ApiResult<()> {
+    let past_due: Option<Subscription> = diesel::update(subscriptions::table.find(subscription_id))
+        .filter(subscriptions::status.eq(SubscriptionStatus::Active))
+        .set((
+            subscriptions::status.eq(SubscriptionStatus::PastDue),
+            subscriptions::version.eq(subscriptions::version + 1),
+            subscriptions::updated_at.eq(caller.now),
+        ))
+        .returning(Subscription::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+    if let Some(past_due) = past_due {
+        subscription_event(
+            conn,
+            caller,
+            &past_due,
+            SubscriptionStatus::Active,
+            "subscription.past_due",
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn subscription_event(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    after: &Subscription,
+    was: SubscriptionStatus,
+    action: &'static str,
+) -> ApiResult<()> {
+    audit::record(
+        conn,
+        caller,
+        Event {
+            account_id: Some(after.account_id),
+            action,
+            subject_type: "subscription",
+            subject_id: Some(after.id),
+            before: Some(json!({"status": was})),
+            after: audit::snapshot(after),
+            reason: None,
+        },
+    )
+    .await
 }
 
 fn refusal_message(code: &str) -> &'static str {
@@ -217,7 +300,7 @@ fn refusal_message(code: &str) -> &'static str {
     }
 }
 
-async fn record(
+pub async fn record(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     invoice: &Invoice,

@@ -16,7 +16,7 @@ use crate::AppState;
 use crate::auth::Role;
 use crate::db::functions::{btrim, lower};
 use crate::db::models::{Invoice, InvoicePayment};
-use crate::db::schema::{invoice_payments, invoices};
+use crate::db::schema::{invoice_payments, invoices, orders};
 use crate::domain::money::{AMOUNT_RULE, parse_amount};
 use crate::domain::order::InvoiceStatus;
 use crate::domain::period::request_date_problem;
@@ -208,10 +208,29 @@ pub async fn record(
                     InvoiceStatus::Open
                 }),
                 invoices::paid_at.eq(settled.then_some(caller.now)),
+                invoices::next_payment_attempt.eq(if settled {
+                    None
+                } else {
+                    before.next_payment_attempt
+                }),
             ))
             .returning(Invoice::as_returning())
             .get_result(conn)
             .await?;
+        if settled {
+            // A corporate subscription past due for this renewal is active again once
+            // nothing of it is overdue (SPEC §13).
+            let renews: Option<Option<Uuid>> = orders::table
+                .find(after.order_id)
+                .select(orders::renews_subscription_id)
+                .first(conn)
+                .await
+                .optional()?;
+            if let Some(Some(subscription_id)) = renews {
+                crate::services::collection::back_to_active_if_settled(conn, caller, subscription_id)
+                    .await?;
+            }
+        }
         audit::record(conn, caller, Event {
             account_id: Some(account_id),
             action: if settled { "invoice.paid" } else { "invoice.payment_recorded" },

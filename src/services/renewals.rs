@@ -20,14 +20,14 @@ use crate::db::schema::{accounts, invoices, orders, subscriptions};
 use crate::domain::order::ItemKind;
 use crate::domain::period::Period;
 use crate::domain::quote::{PricedItem, renewal_quote};
-use crate::domain::subscription::SubscriptionStatus;
+use crate::domain::subscription::{CancellationReason, SubscriptionStatus};
 use crate::domain::tax::tax_treatment;
 use crate::error::{ApiError, ApiResult, internal_error};
-use crate::services::Caller;
 use crate::services::engine::{
     self, DraftItem, Engine, OrderDraft, OrderSource, Placed, Placement,
 };
 use crate::services::rules::ItemTarget;
+use crate::services::{Caller, cancellation};
 
 /// The actor of everything time does: `sub` "system"; the role is recorded as `admin`
 /// until events carry an actor kind of their own.
@@ -78,6 +78,24 @@ pub async fn renew(
             subscription.status,
             SubscriptionStatus::Active | SubscriptionStatus::PastDue
         );
+        if billed
+            && subscription.cancel_at_period_end
+            && subscription.cancel_at == Some(period_end)
+            && subscription.current_period_end == Some(period_end)
+        {
+            // Canceled at its period end: it ends instead of renewing; nothing is charged.
+            let ended = cancellation::end_now(
+                conn,
+                subscription_id,
+                period_end,
+                CancellationReason::Requested,
+                None,
+                caller.now,
+            )
+            .await?;
+            cancellation::canceled_event(conn, &caller, &subscription, &ended).await?;
+            return Ok(None);
+        }
         if !billed || subscription.current_period_end != Some(period_end) {
             // Renewed already (the period rolled in the renewal's transaction), or ended:
             // the renewal's invoice, if any, may still need collecting.

@@ -15,7 +15,7 @@ use crate::domain::plan_change::{
     Actor, Current, Helper, Target, Violation, check_change, check_subscribe,
 };
 use crate::domain::quote::{PricedItem, ReplacedPeriod};
-use crate::domain::subscription::effective_status;
+use crate::domain::subscription::{SubscriptionStatus, effective_status};
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
 
 /// What a cart item asks for, with everything resolved to catalog ids.
@@ -55,6 +55,8 @@ fn current_of(
         quantity: subscription.quantity,
         frequency: subscription.billing_frequency,
         licenses_assigned: subscription.licenses_assigned,
+        cancellation_pending: subscription.cancel_at_period_end
+            && subscription.status != SubscriptionStatus::Canceled,
     })
 }
 
@@ -106,6 +108,10 @@ pub fn violation_error(violation: Violation) -> ApiError {
         Violation::NotActive => ApiError::new(
             ErrorCode::Conflict,
             "The subscription has ended and cannot be changed; subscribe again instead.",
+        ),
+        Violation::CancellationPending => ApiError::new(
+            ErrorCode::CancellationPending,
+            "The subscription is canceled at its period end; reactivate it before changing it.",
         ),
         Violation::PastDue => ApiError::new(
             ErrorCode::SubscriptionPastDue,

@@ -153,6 +153,9 @@ impl TestApp {
             seller_country: "IE".into(),
             http: Arc::new(http_policy),
             test_clocks,
+            dunning_retry_days: billing_center::domain::dunning::DEFAULT_RETRY_DAYS
+                .to_vec()
+                .into(),
         };
         let service = rc_service(test::init_service(build_app(state.clone())).await);
         let minter = JwtVerifier::from_settings(&hs256_settings()).expect("minter");

@@ -178,7 +178,7 @@ fn enum_schemas_list_the_names_on_the_wire() {
     for (schema, names) in [
         ("OrderStatus", vec!["pending", "completed", "voided"]),
         ("CartStatus", vec!["open", "checking_out", "checked_out"]),
-        ("ItemKind", vec!["change", "subscribe", "renewal"]),
+        ("ItemKind", vec!["change", "subscribe", "renewal", "cancel"]),
         ("AccountKind", vec!["self_service", "corporate"]),
         ("BillingFrequency", vec!["monthly", "annual"]),
         ("Settlement", vec!["card", "invoice", "none"]),

@@ -518,17 +518,23 @@ async fn a_past_due_subscription_renews_again_and_stays_past_due_while_an_invoic
     run_due(&engine, &worker("w1")).await.unwrap();
     assert_eq!(subscription(&app, account, sub).await["status"], "past_due");
 
-    // A working card pays the next renewal, but the first invoice is still open.
-    app.attach_card(account, "tok_visa").await;
-    app.clock.set(at("2027-01-17", 1));
+    // An admin moves the period on (a change needs no payment from a past-due contact when
+    // assisted): the next renewal, on a card that declines softly, opens a second invoice
+    // while the first is still open — still past due, each invoice on its own calendar.
+    app.sql(&format!(
+        "UPDATE subscriptions SET current_period_start = '2026-12-18', current_period_end = '2026-12-19', \
+         billing_anchor_day = 19 WHERE id = '{sub}'"
+    ))
+    .await;
+    app.clock.set(at("2026-12-19", 1));
     run_due(&engine, &worker("w1")).await.unwrap();
     let list = invoices(&app, account).await;
     let statuses: Vec<&str> = list.iter().map(|i| i["status"].as_str().unwrap()).collect();
-    assert_eq!(statuses, ["open", "paid"]);
+    assert_eq!(statuses, ["open", "open"]);
     let now = subscription(&app, account, sub).await;
     assert_eq!(now["status"], "past_due");
-    assert_eq!(now["current_period_end"], "2027-02-17");
-    assert_eq!(app.gateway.successful_charges(), 1);
+    assert_eq!(now["current_period_end"], "2027-01-19");
+    assert_eq!(app.gateway.successful_charges(), 0);
 }
 
 #[actix_web::test]
@@ -546,7 +552,14 @@ async fn the_failing_customer_cards_attach_then_decline_every_renewal_softly_or_
         let list = invoices(&app, account).await;
         assert_eq!(list[0]["status"], "open", "{token}");
         assert_eq!(list[0]["last_payment_error"]["code"], code, "{token}");
-        assert_eq!(list[0]["next_payment_attempt"], Value::Null);
+        // A soft decline is retried a day after the first failure; a hard one waits for a
+        // new card.
+        let next = if code == "card_declined" {
+            json!("2026-12-18T00:00:00Z")
+        } else {
+            Value::Null
+        };
+        assert_eq!(list[0]["next_payment_attempt"], next, "{token}");
         assert_eq!(subscription(&app, account, sub).await["status"], "past_due");
     }
 }

@@ -226,6 +226,9 @@ pub async fn set_payment_method(
             },
         )
         .await?;
+        // Every past-due invoice is retried with the new card at once (SPEC §13).
+        crate::services::dunning::retry_on_new_card(conn, account_id, after.version, caller.now)
+            .await?;
         Ok(after)
     })
     .await

@@ -60,6 +60,9 @@ pub async fn apply(
         if item.kind == ItemKind::Renewal {
             // Nothing changes but the period: it must still be the one this order renews.
             still_due(current.as_ref(), item)?;
+        } else if item.kind == ItemKind::Cancel {
+            // It ends the period it credits, which must still be the running one.
+            still_running(current.as_ref(), item)?;
         } else {
             let target = ItemTarget {
                 item_id: item.id,
@@ -80,7 +83,23 @@ pub async fn apply(
                 current.as_ref(),
             )?;
         }
-        let after = change_subscription(engine, conn, order, item, current.as_ref()).await?;
+        let after = if item.kind == ItemKind::Cancel {
+            let ending = current
+                .as_ref()
+                .ok_or_else(|| ApiError::new(ErrorCode::Conflict, "The subscription is gone."))?;
+            let reason = order.reason.as_deref();
+            crate::services::cancellation::end_now(
+                conn,
+                ending.id,
+                order.quote_date,
+                crate::domain::subscription::CancellationReason::Requested,
+                reason,
+                engine.clock.now(),
+            )
+            .await?
+        } else {
+            change_subscription(engine, conn, order, item, current.as_ref()).await?
+        };
         *licences = Some(LicenseStatus {
             subscription_id: after.id,
             quantity: after.quantity,
@@ -117,6 +136,26 @@ fn still_due(current: Option<&Subscription>, item: &OrderItem) -> ApiResult<()> 
     }
 }
 
+/// An immediate cancellation credits `[order day, period end)` of the period still running.
+fn still_running(current: Option<&Subscription>, item: &OrderItem) -> ApiResult<()> {
+    let running = current.is_some_and(|s| {
+        s.id == item.subscription_id
+            && s.current_period_end == Some(item.period_end)
+            && matches!(
+                s.status,
+                SubscriptionStatus::Active | SubscriptionStatus::PastDue
+            )
+    });
+    if running {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::Conflict,
+            "The subscription's period changed since the cancellation was priced.",
+        ))
+    }
+}
+
 async fn change_subscription(
     engine: &Engine,
     conn: &mut AsyncPgConnection,
@@ -144,6 +183,14 @@ async fn change_subscription(
                     subscriptions::current_period_end.eq(Some(item.period_end)),
                     subscriptions::period_amount.eq(Some(item.plan_price)),
                     subscriptions::quantity_pending.eq(None::<i32>),
+                    // Subscribing again after a cancellation starts afresh; a renewal never
+                    // runs on a canceled or canceling subscription.
+                    subscriptions::cancel_at_period_end.eq(false),
+                    subscriptions::cancel_at.eq(None::<chrono::NaiveDate>),
+                    subscriptions::ended_at.eq(None::<chrono::NaiveDate>),
+                    subscriptions::cancellation_reason
+                        .eq(None::<crate::domain::subscription::CancellationReason>),
+                    subscriptions::cancellation_comment.eq(None::<String>),
                     subscriptions::version.eq(subscriptions::version + 1),
                     subscriptions::updated_at.eq(engine.clock.now()),
                 ))

@@ -29,6 +29,8 @@ pub async fn order_placed(
                 account_id: Some(order.account_id),
                 action: if change.kind == ItemKind::Renewal {
                     "subscription.renewed"
+                } else if change.kind == ItemKind::Cancel {
+                    "subscription.canceled"
                 } else if was_active {
                     "subscription.changed"
                 } else {

@@ -72,6 +72,9 @@ pub async fn issue(
         last_payment_error: None,
         collected_by_card,
         charge_id: None,
+        first_failed_at: None,
+        next_payment_attempt: None,
+        dunning_ends_at: None,
     };
     diesel::insert_into(invoices::table)
         .values(&invoice)

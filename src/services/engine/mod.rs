@@ -58,6 +58,8 @@ pub struct Engine {
     pub gateway: Arc<dyn PaymentGateway>,
     pub seller_country: String,
     pub metrics: Arc<Metrics>,
+    /// Dunning's retry days (SPEC §13, `DUNNING_RETRY_DAYS`).
+    pub retry_days: Arc<[i64]>,
 }
 
 impl Engine {
@@ -69,6 +71,7 @@ impl Engine {
             gateway: state.gateway.clone(),
             seller_country: state.seller_country.clone(),
             metrics: state.metrics.clone(),
+            retry_days: state.dunning_retry_days.clone(),
         }
     }
 
@@ -95,6 +98,8 @@ pub enum OrderSource {
     Quote(Uuid),
     /// The next period of this subscription (SPEC §13), placed by the renewal job.
     Renewal(Uuid),
+    /// This subscription ended at once, its unused time credited (SPEC §13).
+    Cancellation(Uuid),
 }
 
 /// One item of an order about to be recorded.
@@ -155,7 +160,9 @@ pub async fn place(
     placement: Placement,
 ) -> ApiResult<Placed> {
     let settlement = match draft.source {
-        OrderSource::Renewal(_) => settle::renewal_settlement(draft.totals.total_due),
+        OrderSource::Renewal(_) | OrderSource::Cancellation(_) => {
+            settle::renewal_settlement(draft.totals.total_due)
+        }
         OrderSource::Cart(_) | OrderSource::Quote(_) => {
             settle::settlement_for(account, draft.totals.total_due)?
         }

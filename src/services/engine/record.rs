@@ -29,10 +29,11 @@ pub async fn record(
     now: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<(Order, Vec<ItemWithChildren>)> {
     let totals = draft.totals;
-    let (cart_id, quote_id, renews_subscription_id) = match draft.source {
-        OrderSource::Cart(id) => (Some(id), None, None),
-        OrderSource::Quote(id) => (None, Some(id), None),
-        OrderSource::Renewal(id) => (None, None, Some(id)),
+    let (cart_id, quote_id, renews_subscription_id, cancels_subscription_id) = match draft.source {
+        OrderSource::Cart(id) => (Some(id), None, None, None),
+        OrderSource::Quote(id) => (None, Some(id), None, None),
+        OrderSource::Renewal(id) => (None, None, Some(id), None),
+        OrderSource::Cancellation(id) => (None, None, None, Some(id)),
     };
     let order = Order {
         id: Uuid::now_v7(),
@@ -66,6 +67,7 @@ pub async fn record(
         void_reason: None,
         refunded_at: None,
         renews_subscription_id,
+        cancels_subscription_id,
     };
     let order: Order = diesel::insert_into(orders::table)
         .values(&order)
@@ -83,6 +85,10 @@ pub async fn record(
             Some("one_renewal_per_period") => ApiError::new(
                 ErrorCode::Conflict,
                 "This period of the subscription has been renewed already.",
+            ),
+            Some("one_cancellation_per_subscription") => ApiError::new(
+                ErrorCode::SubscriptionEnded,
+                "The subscription has been canceled already.",
             ),
             _ => ApiError::from(e),
         })?;
@@ -141,8 +147,9 @@ pub async fn record(
             .execute(conn)
             .await?;
     }
-    // A renewal has no client to answer again: the unique renewal per period guards it.
-    if renews_subscription_id.is_none() {
+    // A renewal or a cancellation has no client to answer again: the unique renewal per
+    // period, and the one cancellation per subscription, guard them.
+    if renews_subscription_id.is_none() && cancels_subscription_id.is_none() {
         idempotency::claim(
             conn,
             account.id,

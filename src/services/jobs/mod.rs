@@ -52,9 +52,9 @@ pub struct Job {
     pub test_clock_id: Option<Uuid>,
 }
 
-/// Claims up to `limit` jobs due at `now` — or running under a lease that has passed — in
-/// due order, for `worker`, for `lease`. Rows another worker is claiming are skipped, not
-/// waited for.
+/// Claims up to `limit` jobs due at `now`, in due order, for `worker`, for `lease`. Rows
+/// another worker is claiming are skipped, not waited for. The index on `(run_at, id)` of
+/// due jobs gives them in order without reading the rest of a backlog.
 pub async fn claim(
     conn: &mut AsyncPgConnection,
     worker: &str,
@@ -62,15 +62,52 @@ pub async fn claim(
     lease: Duration,
     limit: i32,
 ) -> ApiResult<Vec<Job>> {
-    let mut claimed: Vec<Job> = diesel::sql_query(
-        "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $2, locked_by = $3 \
-         WHERE id IN (SELECT id FROM jobs \
-                      WHERE test_clock_id IS NULL \
-                        AND ((status = 'due' AND run_at <= $1) \
-                             OR (status = 'running' AND locked_until <= $1)) \
-                      ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
-         RETURNING *",
+    claim_where(
+        conn,
+        "status = 'due' AND run_at <= $1 ORDER BY run_at, id",
+        worker,
+        now,
+        lease,
+        limit,
     )
+    .await
+}
+
+/// Claims up to `limit` jobs still `running` under a lease that has passed: their worker
+/// died (or stalled), and they are taken over. Asked once per round, not per batch: the
+/// running jobs' index carries every claim of a busy round until it is vacuumed.
+pub async fn claim_lapsed(
+    conn: &mut AsyncPgConnection,
+    worker: &str,
+    now: DateTime<Utc>,
+    lease: Duration,
+    limit: i32,
+) -> ApiResult<Vec<Job>> {
+    claim_where(
+        conn,
+        "status = 'running' AND locked_until <= $1 ORDER BY run_at, id",
+        worker,
+        now,
+        lease,
+        limit,
+    )
+    .await
+}
+
+async fn claim_where(
+    conn: &mut AsyncPgConnection,
+    which: &str,
+    worker: &str,
+    now: DateTime<Utc>,
+    lease: Duration,
+    limit: i32,
+) -> ApiResult<Vec<Job>> {
+    let mut claimed: Vec<Job> = diesel::sql_query(format!(
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $2, locked_by = $3 \
+         WHERE id IN (SELECT id FROM jobs WHERE test_clock_id IS NULL AND {which} \
+                      LIMIT $4 FOR UPDATE SKIP LOCKED) \
+         RETURNING *"
+    ))
     .bind::<Timestamptz, _>(now)
     .bind::<Timestamptz, _>(now + lease)
     .bind::<Text, _>(worker)

@@ -12,12 +12,13 @@ use super::{Job, JobKind, succeed};
 use crate::db::models::Subscription;
 use crate::db::schema::{caller_idempotency_keys, idempotency_keys, jobs, subscriptions};
 use crate::domain::job::JobStatus;
-use crate::domain::subscription::SubscriptionStatus;
+use crate::domain::subscription::{CancellationReason, SubscriptionStatus};
 use crate::error::{ApiError, ApiResult, internal_error};
 use crate::services::audit::{self, Event, snapshot};
 use crate::services::collection::{self, Collected};
 use crate::services::engine::{Engine, recovery};
 use crate::services::renewals::{self, system_caller};
+use crate::services::{cancellation, dunning};
 
 /// How long an idempotency key is kept after its request completed (SPEC §5: at least 24 h).
 const KEY_RETENTION: Duration = Duration::hours(24);
@@ -42,7 +43,7 @@ pub async fn run(
             if let Some(invoice_id) = renewed {
                 let at = engine.at(job.due_at);
                 let caller = system_caller(request_id, job.due_at);
-                if collection::collect(&at, conn, &caller, invoice_id).await?
+                if collection::collect(&at, conn, &caller, invoice_id, false).await?
                     == Collected::Unavailable
                 {
                     // Retried with backoff; the same attempt keeps the same payment key.
@@ -80,39 +81,73 @@ pub async fn run(
             let subscription_id = subject(job)?;
             conn.transaction(async |conn| {
                 let last_day = job.due_at.date_naive() - Duration::days(1);
-                let expired: Option<Subscription> =
-                    diesel::update(subscriptions::table.find(subscription_id))
-                        .filter(subscriptions::status.eq(SubscriptionStatus::Trialing))
-                        .filter(subscriptions::trial_ends_on.eq(Some(last_day)))
-                        .set((
-                            subscriptions::status.eq(SubscriptionStatus::TrialExpired),
-                            subscriptions::version.eq(subscriptions::version + 1),
-                            subscriptions::updated_at.eq(job.due_at),
-                        ))
-                        .returning(Subscription::as_returning())
-                        .get_result(conn)
-                        .await
-                        .optional()?;
-                if let Some(subscription) = expired {
+                let trial = load(conn, subscription_id).await?;
+                if trial.status == SubscriptionStatus::Trialing
+                    && trial.trial_ends_on == Some(last_day)
+                {
                     let caller = system_caller(request_id.clone(), job.due_at);
-                    audit::record_all(
-                        conn,
-                        &caller,
-                        vec![Event {
-                            account_id: Some(subscription.account_id),
-                            action: "subscription.trial_expired",
-                            subject_type: "subscription",
-                            subject_id: Some(subscription.id),
-                            before: Some(json!({"status": SubscriptionStatus::Trialing})),
-                            after: snapshot(&subscription),
-                            reason: None,
-                        }],
-                    )
-                    .await?;
+                    if trial.cancel_at_period_end {
+                        // Canceled at the trial's end: it ends instead of expiring.
+                        let ended = cancellation::end_now(
+                            conn,
+                            subscription_id,
+                            job.due_at.date_naive(),
+                            CancellationReason::Requested,
+                            None,
+                            job.due_at,
+                        )
+                        .await?;
+                        cancellation::canceled_event(conn, &caller, &trial, &ended).await?;
+                    } else {
+                        let expired: Subscription =
+                            diesel::update(subscriptions::table.find(subscription_id))
+                                .set((
+                                    subscriptions::status.eq(SubscriptionStatus::TrialExpired),
+                                    subscriptions::version.eq(subscriptions::version + 1),
+                                    subscriptions::updated_at.eq(job.due_at),
+                                ))
+                                .returning(Subscription::as_returning())
+                                .get_result(conn)
+                                .await?;
+                        audit::record_all(
+                            conn,
+                            &caller,
+                            vec![Event {
+                                account_id: Some(expired.account_id),
+                                action: "subscription.trial_expired",
+                                subject_type: "subscription",
+                                subject_id: Some(expired.id),
+                                before: Some(json!({"status": SubscriptionStatus::Trialing})),
+                                after: snapshot(&expired),
+                                reason: None,
+                            }],
+                        )
+                        .await?;
+                    }
                 }
                 still_held(conn, job, worker, now).await
             })
             .await?;
+        }
+        JobKind::RetryPayment => {
+            let invoice_id = subject(job)?;
+            let caller = system_caller(request_id, job.due_at);
+            if dunning::retry(&engine.at(job.due_at), conn, job, &caller, invoice_id).await?
+                == Collected::Unavailable
+            {
+                return Err(ApiError::unavailable());
+            }
+            succeed(conn, job, worker, now).await?;
+        }
+        JobKind::EndDunning => {
+            let caller = system_caller(request_id, job.due_at);
+            dunning::end(conn, &caller, subject(job)?).await?;
+            succeed(conn, job, worker, now).await?;
+        }
+        JobKind::InvoiceOverdue => {
+            let caller = system_caller(request_id, job.due_at);
+            dunning::overdue(conn, &caller, subject(job)?).await?;
+            succeed(conn, job, worker, now).await?;
         }
         JobKind::PurgeIdempotencyKeys => {
             conn.transaction(async |conn| {

@@ -16,7 +16,7 @@ use crate::error::ApiResult;
 /// a test clock's id for the accounts bound to it (SPEC §15), whose jobs carry that id.
 /// Date-driven jobs are due at 00:00 UTC of their day and are scheduled up to a day ahead,
 /// so a worker finds them waiting when their time comes.
-const SUBSCRIPTION_SCHEDULES: [&str; 3] = [
+const SUBSCRIPTION_SCHEDULES: [&str; 6] = [
     // A renewal at each period end of a billed subscription.
     "INSERT INTO jobs (id, kind, dedupe_key, subject_id, due_at, run_at, created_at, test_clock_id) \
      SELECT gen_random_uuid(), 'renew_subscription', \
@@ -47,6 +47,33 @@ const SUBSCRIPTION_SCHEDULES: [&str; 3] = [
      WHERE s.status = 'trialing' AND s.trial_ends_on + 1 <= ($1 AT TIME ZONE 'UTC')::date + 1 \
        AND a.test_clock_id IS NOT DISTINCT FROM $2 \
      ON CONFLICT (dedupe_key) DO NOTHING",
+    // Dunning: the next automatic attempt at an unpaid renewal invoice, one per attempt.
+    "INSERT INTO jobs (id, kind, dedupe_key, subject_id, due_at, run_at, created_at, test_clock_id) \
+     SELECT gen_random_uuid(), 'retry_payment', 'retry_payment:' || i.id || ':' || i.attempt_count, i.id, \
+            i.next_payment_attempt, i.next_payment_attempt, $1, $2 \
+     FROM invoices i JOIN accounts a ON a.id = i.account_id \
+     WHERE i.status = 'open' AND i.next_payment_attempt <= $1 + interval '1 day' \
+       AND a.test_clock_id IS NOT DISTINCT FROM $2 \
+     ON CONFLICT (dedupe_key) DO NOTHING",
+    // Dunning's end for an invoice nothing will retry (hard decline, no card).
+    "INSERT INTO jobs (id, kind, dedupe_key, subject_id, due_at, run_at, created_at, test_clock_id) \
+     SELECT gen_random_uuid(), 'end_dunning', 'end_dunning:' || i.id || ':' || i.attempt_count, i.id, \
+            i.dunning_ends_at, i.dunning_ends_at, $1, $2 \
+     FROM invoices i JOIN accounts a ON a.id = i.account_id \
+     WHERE i.status = 'open' AND i.next_payment_attempt IS NULL \
+       AND i.dunning_ends_at <= $1 + interval '1 day' \
+       AND a.test_clock_id IS NOT DISTINCT FROM $2 \
+     ON CONFLICT (dedupe_key) DO NOTHING",
+    // A corporate invoice still open the day after its due date.
+    "INSERT INTO jobs (id, kind, dedupe_key, subject_id, due_at, run_at, created_at, test_clock_id) \
+     SELECT gen_random_uuid(), 'invoice_overdue', 'invoice_overdue:' || i.id, i.id, \
+            (i.due_on + 1)::timestamp AT TIME ZONE 'UTC', \
+            (i.due_on + 1)::timestamp AT TIME ZONE 'UTC', $1, $2 \
+     FROM invoices i JOIN accounts a ON a.id = i.account_id \
+     WHERE i.status = 'open' AND NOT i.collected_by_card \
+       AND i.due_on + 1 <= ($1 AT TIME ZONE 'UTC')::date + 1 \
+       AND a.test_clock_id IS NOT DISTINCT FROM $2 \
+     ON CONFLICT (dedupe_key) DO NOTHING",
 ];
 
 /// Housekeeping, in real time only; `$1` is "now".
@@ -64,8 +91,9 @@ const HOUSEKEEPING_SCHEDULES: [&str; 2] = [
 ];
 
 /// The first instant after `$2` at which something of clock `$1`'s accounts falls due: a job
-/// waiting (a retry), a period end, a trial's warning or expiry — the dates the schedules
-/// above turn into jobs. An advance stops there next instead of walking every day.
+/// waiting (a retry), a period end, a trial's warning or expiry, a dunning retry or end, a
+/// corporate invoice's day after its due date — the dates the schedules above turn into
+/// jobs. An advance stops there next instead of walking every day.
 const NEXT_DUE: &str = "SELECT min(at) AS at FROM ( \
        SELECT min(run_at) AS at FROM jobs \
         WHERE test_clock_id = $1 AND status = 'due' AND run_at > $2 \
@@ -78,6 +106,15 @@ const NEXT_DUE: &str = "SELECT min(at) AS at FROM ( \
           WHERE a.test_clock_id = $1 AND s.status IN ('active', 'past_due', 'trialing') \
        ) dates CROSS JOIN LATERAL (VALUES (dates.d), (dates.w), (dates.e)) AS v(day) \
         WHERE v.day::timestamp AT TIME ZONE 'UTC' > $2 \
+       UNION ALL \
+       SELECT min(CASE WHEN i.next_payment_attempt IS NOT NULL THEN i.next_payment_attempt \
+                       WHEN i.collected_by_card THEN i.dunning_ends_at \
+                       ELSE (i.due_on + 1)::timestamp AT TIME ZONE 'UTC' END) \
+         FROM invoices i JOIN accounts a ON a.id = i.account_id \
+        WHERE a.test_clock_id = $1 AND i.status = 'open' \
+          AND CASE WHEN i.next_payment_attempt IS NOT NULL THEN i.next_payment_attempt \
+                   WHEN i.collected_by_card THEN i.dunning_ends_at \
+                   ELSE (i.due_on + 1)::timestamp AT TIME ZONE 'UTC' END > $2 \
      ) due";
 
 /// Inserts every job due by `now` (and date-driven ones due by tomorrow) that is not there

@@ -8,7 +8,7 @@ use chrono::Duration;
 use futures_util::StreamExt;
 use uuid::Uuid;
 
-use super::{Job, JobKind, claim, fail, run, stats, sweep};
+use super::{Job, JobKind, claim, claim_lapsed, fail, run, stats, sweep};
 use crate::error::ApiResult;
 use crate::services::engine::Engine;
 use crate::services::test_clocks::advance;
@@ -51,10 +51,17 @@ pub async fn run_due(engine: &Engine, options: &WorkerOptions) -> ApiResult<usiz
     loop {
         // One sweep per pass, not per batch: sweeping re-reads every due row, which is the
         // whole backlog while thousands of renewals fall due at once.
-        let swept = {
+        let (swept, lapsed) = {
             let mut conn = engine.pool.get().await?;
-            sweep::sweep(&mut conn, engine.clock.now()).await?
+            let now = engine.clock.now();
+            let swept = sweep::sweep(&mut conn, now).await?;
+            let lapsed =
+                claim_lapsed(&mut conn, &options.id, now, options.lease, options.batch).await?;
+            (swept, lapsed)
         };
+        if !lapsed.is_empty() {
+            completed += run_batch(engine, options, lapsed).await?;
+        }
         loop {
             let now = engine.clock.now();
             let claimed = {

@@ -139,8 +139,7 @@ async fn invoice_views(
             paid_at: invoice.paid_at,
             collected_by_card: invoice.collected_by_card,
             attempt_count: invoice.attempt_count,
-            // Automatic retries come with dunning; none is scheduled yet.
-            next_payment_attempt: None,
+            next_payment_attempt: invoice.next_payment_attempt,
             last_payment_error: invoice
                 .last_payment_error
                 .and_then(|error| serde_json::from_value(error).ok()),
