@@ -20,6 +20,7 @@ mod errors;
 mod faults;
 mod first_run;
 mod licenses;
+mod lifecycle;
 mod lists;
 mod matrix;
 mod openapi;

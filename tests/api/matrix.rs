@@ -681,3 +681,64 @@ async fn commerce_routes_follow_the_reach_and_role_rules() {
     }
     crate::reconcile::assert_reconciled(&f.app).await;
 }
+
+#[actix_web::test]
+async fn lifecycle_routes_follow_the_reach_and_role_rules() {
+    let f = fixture().await;
+    for caller in &f.callers {
+        for (i, account) in f.accounts.iter().enumerate() {
+            let reach = caller.reach[i];
+            let what = |route: &str| format!("{} {route} on account {i}", caller.name);
+            let subscription = f.subscriptions[i];
+            let base = format!("/v1/accounts/{account}/subscriptions/{subscription}");
+
+            // At the period end: any role in reach (and again: the same answer).
+            let response = f
+                .app
+                .post(
+                    &format!("{base}/cancel"),
+                    &caller.token,
+                    json!({"at_period_end": true}),
+                )
+                .await;
+            assert_reach(&response, reach, 200, &what("POST cancel at period end"));
+            let response = f
+                .app
+                .post(&format!("{base}/reactivate"), &caller.token, json!(null))
+                .await;
+            assert_reach(&response, reach, 200, &what("POST reactivate"));
+
+            // At once: assisting roles only (without a reason it stops at the reason).
+            let response = f
+                .app
+                .post(
+                    &format!("{base}/cancel"),
+                    &caller.token,
+                    json!({"at_period_end": false}),
+                )
+                .await;
+            match (reach, caller.role.is_assisting()) {
+                (Reach::Yes, true) => {
+                    response.assert_problem(422, "validation-failed");
+                }
+                (Reach::Yes, false) => {
+                    response.assert_problem(403, "cancel-requires-assistance");
+                }
+                _ => assert_reach(&response, reach, 0, &what("POST cancel at once")),
+            }
+
+            // Paying an invoice: in reach, the invoice is looked up (none here: 404).
+            let response = f
+                .app
+                .send_with(
+                    Method::POST,
+                    &format!("/v1/accounts/{account}/invoices/{}/pay", Uuid::now_v7()),
+                    Some(&caller.token),
+                    &[("Idempotency-Key", "pay-1")],
+                    None,
+                )
+                .await;
+            assert_reach(&response, reach, 404, &what("POST pay"));
+        }
+    }
+}

@@ -11,10 +11,11 @@ struct Count {
     n: i64,
 }
 
-const CHECKS: [(&str, &str); 9] = [
+const CHECKS: [(&str, &str); 12] = [
     (
         "a cart with two orders (a voided order gives its cart back)",
-        "SELECT count(*) AS n FROM (SELECT cart_id FROM orders WHERE status <> 'voided' GROUP BY cart_id HAVING count(*) > 1) t",
+        "SELECT count(*) AS n FROM (SELECT cart_id FROM orders WHERE status <> 'voided' AND cart_id IS NOT NULL \
+         GROUP BY cart_id HAVING count(*) > 1) t",
     ),
     (
         "a voided card order whose refund is still owed",
@@ -49,6 +50,23 @@ const CHECKS: [(&str, &str); 9] = [
         "a pending order left behind",
         "SELECT count(*) AS n FROM orders WHERE status = 'pending'",
     ),
+    (
+        "two paid invoices for one period of a subscription",
+        "SELECT count(*) AS n FROM (SELECT o.renews_subscription_id, o.quote_date FROM orders o \
+         JOIN invoices i ON i.order_id = o.id WHERE i.status = 'paid' AND o.renews_subscription_id IS NOT NULL \
+         GROUP BY 1, 2 HAVING count(*) > 1) t",
+    ),
+    (
+        "a past-due subscription without an open invoice",
+        "SELECT count(*) AS n FROM subscriptions s WHERE s.status = 'past_due' AND NOT EXISTS \
+         (SELECT 1 FROM invoices i JOIN orders o ON o.id = i.order_id \
+          WHERE o.renews_subscription_id = s.id AND i.status = 'open')",
+    ),
+    (
+        "a canceled subscription with licence assignments",
+        "SELECT count(*) AS n FROM subscriptions s WHERE s.status = 'canceled' AND (s.licenses_assigned > 0 \
+         OR EXISTS (SELECT 1 FROM license_assignments a WHERE a.subscription_id = s.id))",
+    ),
 ];
 
 /// Fails the test if any invariant is broken, and checks that the gateway charged exactly
@@ -62,16 +80,19 @@ pub async fn assert_reconciled(app: &TestApp) {
             .expect(sql);
         assert_eq!(found.n, 0, "reconciliation found {what}");
     }
-    let card_orders: Count = diesel::sql_query(
-        "SELECT count(*) AS n FROM orders WHERE status = 'completed' AND settlement = 'card'",
+    // Charges are kept by card orders and by invoices collected from the card (renewals,
+    // dunning, `pay`): nothing is charged without one of them.
+    let charged: Count = diesel::sql_query(
+        "SELECT (SELECT count(*) FROM orders WHERE status = 'completed' AND settlement = 'card') \
+              + (SELECT count(*) FROM invoices WHERE charge_id IS NOT NULL) AS n",
     )
     .get_result(&mut conn)
     .await
-    .expect("count card orders");
+    .expect("count charged orders and invoices");
     let refunds = app.gateway.refunds().len();
     assert_eq!(
         app.gateway.successful_charges() - refunds,
-        usize::try_from(card_orders.n).expect("count"),
-        "every kept charge has its order, and every card order its charge"
+        usize::try_from(charged.n).expect("count"),
+        "every kept charge has its order or invoice, and every card order and collected invoice its charge"
     );
 }
