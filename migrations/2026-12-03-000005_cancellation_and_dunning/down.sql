@@ -3,6 +3,7 @@ ALTER TABLE jobs DROP CONSTRAINT jobs_kind_check;
 ALTER TABLE jobs ADD CONSTRAINT jobs_kind_check
     CHECK (kind IN ('renew_subscription', 'trial_will_end', 'expire_trial',
                     'purge_idempotency_keys', 'recover_pending_orders', 'advance_test_clock'));
+DELETE FROM invoices WHERE order_id IN (SELECT id FROM orders WHERE cancels_subscription_id IS NOT NULL);
 DELETE FROM orders WHERE cancels_subscription_id IS NOT NULL;
 ALTER TABLE order_items DROP CONSTRAINT order_items_type_check;
 ALTER TABLE order_items ADD CONSTRAINT order_items_type_check

@@ -37,7 +37,9 @@ ALTER TABLE orders ADD COLUMN cancels_subscription_id uuid REFERENCES subscripti
 ALTER TABLE orders DROP CONSTRAINT order_has_one_source;
 ALTER TABLE orders ADD CONSTRAINT order_has_one_source
     CHECK (num_nonnulls(cart_id, quote_id, renews_subscription_id, cancels_subscription_id) = 1);
-CREATE UNIQUE INDEX one_cancellation_per_subscription ON orders (cancels_subscription_id)
+-- One per subscription and day: a subscription subscribed to again after its end may be
+-- canceled again another day.
+CREATE UNIQUE INDEX one_cancellation_per_subscription ON orders (cancels_subscription_id, quote_date)
     WHERE cancels_subscription_id IS NOT NULL;
 ALTER TABLE order_items DROP CONSTRAINT order_items_type_check;
 ALTER TABLE order_items ADD CONSTRAINT order_items_type_check

@@ -38,7 +38,9 @@ impl FromRequest for Caller {
                 let mut caller = caller;
                 // Every rule of an account on a test clock reads the clock's time; while
                 // the clock advances, its accounts answer 409 (SPEC §15).
-                if let Some(frozen_time) = test_clocks::time_of_account(&pool, account_id).await? {
+                if let Some(frozen_time) =
+                    test_clocks::time_of_account(&pool, &caller.principal, account_id).await?
+                {
                     caller.now = frozen_time;
                 }
                 Ok(caller)

@@ -106,6 +106,23 @@ pub async fn cancel(
                     schedule(conn, caller, subscription, end, reason.as_deref()).await
                 }
                 (false, SubscriptionStatus::Active | SubscriptionStatus::PastDue) => {
+                    // Its period has ended and the renewal has not run yet (it is due at
+                    // 00:00): nothing of the ended period is left to credit, and the next
+                    // one does not exist yet.
+                    if subscription
+                        .current_period_end
+                        .is_some_and(|end| today >= end)
+                    {
+                        return Err(ApiError::new(
+                            ErrorCode::Conflict,
+                            "The subscription's period has just ended and its renewal is being \
+                             placed; retry in a moment.",
+                        )
+                        .with_header(
+                            actix_web::http::header::RETRY_AFTER,
+                            actix_web::http::header::HeaderValue::from_static("5"),
+                        ));
+                    }
                     let id = subscription.id;
                     credit_and_end(&engine, conn, caller, &account, subscription, reason).await?;
                     reload(conn, id).await

@@ -95,10 +95,20 @@ pub async fn collect(
                 .await
         }
     };
-    if let Err(ChargeError::Unavailable(why)) = &outcome {
-        tracing::warn!(invoice = %invoice_id, attempt, error = %why, "card collection: gateway unavailable");
-        return Ok(Collected::Unavailable);
-    }
+    // A gateway that does not answer: a `pay` request says so (503); automatic collection
+    // records it as a soft decline (SPEC §13) whose next try reuses this attempt's payment
+    // key, so a charge that went through unseen is answered, not made twice.
+    let refusal = match &outcome {
+        Ok(_) => None,
+        Err(ChargeError::Declined { reason }) => Some((reason.clone(), attempt)),
+        Err(ChargeError::Unavailable(why)) => {
+            tracing::warn!(invoice = %invoice_id, attempt, error = %why, "card collection: gateway unavailable");
+            if explicit || !invoice.collected_by_card {
+                return Ok(Collected::Unavailable);
+            }
+            Some((GATEWAY_TIMEOUT.to_owned(), attempt - 1))
+        }
+    };
     let now = caller.now;
     // Recorded only if the invoice is still open at this attempt: another attempt that got
     // there first (a retry racing a new card) leaves this one nothing to record.
@@ -142,7 +152,10 @@ pub async fn collect(
                 .await?;
                 Ok(Collected::Paid)
             }
-            Err(ChargeError::Declined { reason }) => {
+            Err(_) => {
+                let Some((reason, recorded_attempt)) = &refusal else {
+                    return Ok(Collected::Unavailable);
+                };
                 let error = json!({"code": reason, "message": refusal_message(reason)});
                 // Dunning's calendar, for the self-service invoices it collects.
                 let first_failed = invoice.first_failed_at.unwrap_or(now);
@@ -152,7 +165,7 @@ pub async fn collect(
                 let Some(current) = diesel::update(invoices::table)
                     .filter(still_this_attempt)
                     .set((
-                        invoices::attempt_count.eq(attempt),
+                        invoices::attempt_count.eq(*recorded_attempt),
                         invoices::last_payment_error.eq(Some(&error)),
                         invoices::first_failed_at.eq(Some(first_failed)),
                         invoices::next_payment_attempt.eq(schedule.and_then(|s| s.next_attempt)),
@@ -174,7 +187,9 @@ pub async fn collect(
                            "next_payment_attempt": current.next_payment_attempt}),
                 )
                 .await?;
-                if let Some(subscription_id) = renews {
+                // Only a card-collected renewal is dunned; a corporate invoice paid by card
+                // on request stays on its terms.
+                if let (Some(subscription_id), true) = (renews, invoice.collected_by_card) {
                     if schedule.is_some_and(|s| s.give_up) {
                         crate::services::dunning::give_up(
                             conn,
@@ -191,7 +206,6 @@ pub async fn collect(
                     code: reason.clone(),
                 })
             }
-            Err(ChargeError::Unavailable(_)) => Ok(Collected::Unavailable),
         }
     })
     .await
@@ -292,8 +306,12 @@ async fn subscription_event(
     .await
 }
 
+/// The code a gateway that did not answer is recorded with (a soft decline).
+pub const GATEWAY_TIMEOUT: &str = "gateway_timeout";
+
 fn refusal_message(code: &str) -> &'static str {
     match code {
+        GATEWAY_TIMEOUT => "The payment gateway did not answer; the charge is tried again.",
         "no_payment_method" => "No card is on file: attach one to pay this invoice.",
         "insufficient_funds" => "The card has insufficient funds.",
         _ => "The card was declined.",

@@ -688,3 +688,35 @@ async fn a_corporate_renewal_overdue_makes_it_past_due_until_paid_and_never_ends
     assert_eq!(subscription(&app, account, sub).await["status"], "active");
     assert_reconciled(&app).await;
 }
+
+#[actix_web::test]
+async fn a_gateway_timeout_is_a_soft_decline_retried_with_the_same_payment_key() {
+    let app = TestApp::spawn().await;
+    let account = app.self_service_account().await;
+    let sub = app
+        .import_active(account, "standard", "monthly", 5, "2026-11-17")
+        .await;
+    app.attach_card(account, "tok_visa").await;
+    let engine = Engine::of(&app.state);
+    app.gateway.fail_next_charges(1);
+    app.clock.set(at("2026-12-17", 1));
+    run_due(&engine, &worker("w1")).await.unwrap();
+    let invoice = &invoices(&app, account).await[0];
+    assert_eq!(invoice["status"], "open");
+    assert_eq!(invoice["last_payment_error"]["code"], "gateway_timeout");
+    assert_eq!(
+        invoice["attempt_count"], 0,
+        "the unanswered attempt is made again"
+    );
+    assert_eq!(invoice["next_payment_attempt"], "2026-12-18T00:00:00Z");
+    assert_eq!(subscription(&app, account, sub).await["status"], "past_due");
+
+    app.clock.set(at("2026-12-18", 1));
+    run_due(&engine, &worker("w1")).await.unwrap();
+    let invoice = &invoices(&app, account).await[0];
+    assert_eq!(invoice["status"], "paid");
+    assert_eq!(invoice["attempt_count"], 1);
+    assert_eq!(subscription(&app, account, sub).await["status"], "active");
+    assert_eq!(app.gateway.successful_charges(), 1);
+    assert_reconciled(&app).await;
+}

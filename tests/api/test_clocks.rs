@@ -271,6 +271,10 @@ async fn the_clocks_accounts_answer_409_while_it_advances_and_its_time_after() {
     app.delete(&format!("/v1/test-clocks/{clock}"), &app.admin())
         .await
         .assert_problem(409, "test-clock-advancing");
+    // A caller who does not reach the account learns nothing from its clock.
+    app.get(&format!("/v1/accounts/{account}"), &app.contact(other))
+        .await
+        .assert_problem(404, "not-found");
     // Accounts in real time are not held up.
     app.get(&format!("/v1/accounts/{other}"), &app.admin())
         .await

@@ -47,9 +47,11 @@ const SUBSCRIPTION_SCHEDULES: [&str; 6] = [
      WHERE s.status = 'trialing' AND s.trial_ends_on + 1 <= ($1 AT TIME ZONE 'UTC')::date + 1 \
        AND a.test_clock_id IS NOT DISTINCT FROM $2 \
      ON CONFLICT (dedupe_key) DO NOTHING",
-    // Dunning: the next automatic attempt at an unpaid renewal invoice, one per attempt.
+    // Dunning: the next automatic attempt at an unpaid renewal invoice, one per attempt and
+    // time (a timed-out attempt is tried again, with its own key, at the next retry day).
     "INSERT INTO jobs (id, kind, dedupe_key, subject_id, due_at, run_at, created_at, test_clock_id) \
-     SELECT gen_random_uuid(), 'retry_payment', 'retry_payment:' || i.id || ':' || i.attempt_count, i.id, \
+     SELECT gen_random_uuid(), 'retry_payment', \
+            'retry_payment:' || i.id || ':' || i.attempt_count || ':' || extract(epoch FROM i.next_payment_attempt)::bigint, i.id, \
             i.next_payment_attempt, i.next_payment_attempt, $1, $2 \
      FROM invoices i JOIN accounts a ON a.id = i.account_id \
      WHERE i.status = 'open' AND i.next_payment_attempt <= $1 + interval '1 day' \

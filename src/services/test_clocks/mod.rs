@@ -19,8 +19,10 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Role;
+use crate::auth::reach::{AccountScope, check_reach};
 use crate::db::DbPool;
 use crate::db::schema::{accounts, jobs, test_clocks};
+use crate::domain::account::AccountKind;
 use crate::domain::job::{JobKind, JobStatus, TestClockStatus};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::pagination::{ListParams, unknown_cursor};
@@ -280,21 +282,42 @@ pub fn advancing() -> ApiError {
 }
 
 /// The time an account lives in when it is bound to a test clock: the clock's
-/// `frozen_time`, or 409 `test-clock-advancing` while the clock moves. `None` for an account
-/// in real time (or no such account: the request's own lookup answers 404 then).
-pub async fn time_of_account(pool: &DbPool, account_id: Uuid) -> ApiResult<Option<DateTime<Utc>>> {
+/// `frozen_time`, or 409 `test-clock-advancing` while the clock moves — for a caller who
+/// reaches the account; anyone else learns nothing here (the request's own reach check
+/// answers). `None` for an account in real time, or no such account.
+pub async fn time_of_account(
+    pool: &DbPool,
+    principal: &crate::auth::Principal,
+    account_id: Uuid,
+) -> ApiResult<Option<DateTime<Utc>>> {
     let mut conn = pool.get().await?;
-    let clock: Option<(DateTime<Utc>, TestClockStatus)> = accounts::table
-        .inner_join(test_clocks::table)
-        .filter(accounts::id.eq(account_id))
-        .select((test_clocks::frozen_time, test_clocks::status))
-        .first(&mut conn)
-        .await
-        .optional()?;
-    match clock {
-        Some((_, TestClockStatus::Advancing)) => Err(advancing()),
-        Some((frozen_time, TestClockStatus::Ready)) => Ok(Some(frozen_time)),
-        None => Ok(None),
+    let clock: Option<(AccountKind, Option<String>, DateTime<Utc>, TestClockStatus)> =
+        accounts::table
+            .inner_join(test_clocks::table)
+            .filter(accounts::id.eq(account_id))
+            .select((
+                accounts::kind,
+                accounts::representative_id,
+                test_clocks::frozen_time,
+                test_clocks::status,
+            ))
+            .first(&mut conn)
+            .await
+            .optional()?;
+    let Some((kind, representative_id, frozen_time, status)) = clock else {
+        return Ok(None);
+    };
+    let scope = AccountScope {
+        id: account_id,
+        kind,
+        representative_id: representative_id.as_deref(),
+    };
+    if check_reach(principal, &scope).is_err() {
+        return Ok(None);
+    }
+    match status {
+        TestClockStatus::Advancing => Err(advancing()),
+        TestClockStatus::Ready => Ok(Some(frozen_time)),
     }
 }
 
