@@ -1,6 +1,8 @@
 //! Subscription status as clients see it, and what the caller may do with one now (SPEC §4).
 
 use chrono::NaiveDate;
+
+use super::account::AccountKind;
 use serde::Serialize;
 
 crate::stored_enum! {
@@ -63,8 +65,21 @@ pub fn effective_status(
 /// The actions of SPEC §4's table. Every role that reaches an account may take them; rules
 /// that depend on the role (downgrades) are checked on the change itself. While a
 /// cancellation at period end is pending, `reactivate` takes the place of `edit` (SPEC §13).
-pub fn actions(status: SubscriptionStatus, cancel_pending: bool) -> Vec<SubscriptionAction> {
+pub fn actions(
+    status: SubscriptionStatus,
+    cancel_pending: bool,
+    account_kind: AccountKind,
+) -> Vec<SubscriptionAction> {
     let mut actions = status_actions(status);
+    if account_kind == AccountKind::Corporate {
+        // A corporate invoice is paid on terms, by transfer: no card to pay or replace.
+        actions.retain(|a| {
+            !matches!(
+                a,
+                SubscriptionAction::Pay | SubscriptionAction::UpdatePaymentMethod
+            )
+        });
+    }
     if cancel_pending && status != SubscriptionStatus::Canceled {
         actions.retain(|a| *a != SubscriptionAction::Edit);
         actions.insert(0, SubscriptionAction::Reactivate);
@@ -118,26 +133,32 @@ mod tests {
     fn actions_follow_the_status_table() {
         use SubscriptionAction::*;
         assert_eq!(
-            actions(SubscriptionStatus::Trialing, false),
+            actions(SubscriptionStatus::Trialing, false, SS),
             vec![Subscribe, AssignLicenses]
         );
         assert_eq!(
-            actions(SubscriptionStatus::TrialExpired, false),
+            actions(SubscriptionStatus::TrialExpired, false, SS),
             vec![Subscribe]
         );
         assert_eq!(
-            actions(SubscriptionStatus::Active, false),
+            actions(SubscriptionStatus::Active, false, SS),
             vec![Edit, AssignLicenses]
         );
-        assert!(actions(SubscriptionStatus::Canceled, false).is_empty());
+        assert!(actions(SubscriptionStatus::Canceled, false, SS).is_empty());
         assert_eq!(
-            actions(SubscriptionStatus::Active, true),
+            actions(SubscriptionStatus::Active, true, SS),
             vec![Reactivate, AssignLicenses]
         );
         assert_eq!(
-            actions(SubscriptionStatus::PastDue, true),
+            actions(SubscriptionStatus::PastDue, true, SS),
             vec![Reactivate, Pay, UpdatePaymentMethod, AssignLicenses]
         );
-        assert!(actions(SubscriptionStatus::Canceled, true).is_empty());
+        assert!(actions(SubscriptionStatus::Canceled, true, SS).is_empty());
+        assert_eq!(
+            actions(SubscriptionStatus::PastDue, false, AccountKind::Corporate),
+            vec![AssignLicenses]
+        );
     }
+
+    const SS: AccountKind = AccountKind::SelfService;
 }

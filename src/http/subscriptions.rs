@@ -85,7 +85,7 @@ pub fn view(detail: SubscriptionDetail, today: NaiveDate) -> SubscriptionView {
         currency: row.currency,
         trial_ends_on: row.trial_ends_on,
         licenses_assigned: row.licenses_assigned,
-        actions: actions(status, row.cancel_at_period_end),
+        actions: actions(status, row.cancel_at_period_end, detail.account_kind),
         version: row.version,
         cancel_at_period_end: row.cancel_at_period_end,
         cancel_at: row.cancel_at,

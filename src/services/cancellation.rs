@@ -65,9 +65,10 @@ pub async fn cancel(
     let reason = comment(input.reason)?;
     let mut conn = state.pool.get().await?;
     let engine = Engine::for_request(state, caller);
-    let row = conn
+    let (kind, row) = conn
         .transaction(async |conn| {
             let account = account_in_reach_for_update(conn, caller, account_id).await?;
+            let kind = account.kind;
             let subscription = lock(conn, account_id, subscription_id).await?;
             if !input.at_period_end {
                 if !caller.principal.role.is_assisting() {
@@ -89,7 +90,7 @@ pub async fn cancel(
             if status == SubscriptionStatus::Canceled {
                 return Err(ended());
             }
-            match (input.at_period_end, status) {
+            let row = match (input.at_period_end, status) {
                 // Canceling twice at the period end changes nothing.
                 (true, _) if subscription.cancel_at_period_end => Ok(subscription),
                 (true, SubscriptionStatus::Active | SubscriptionStatus::PastDue) => {
@@ -142,10 +143,11 @@ pub async fn cancel(
                     canceled_event(conn, caller, &before, &ended).await?;
                     Ok(ended)
                 }
-            }
+            }?;
+            Ok((kind, row))
         })
         .await?;
-    detail(state, row)
+    detail(state, kind, row)
 }
 
 /// Clears a pending cancellation; 409 `subscription-ended` once it has ended (or its end
@@ -157,9 +159,11 @@ pub async fn reactivate(
     subscription_id: Uuid,
 ) -> ApiResult<SubscriptionDetail> {
     let mut conn = state.pool.get().await?;
-    let row = conn
+    let (kind, row) = conn
         .transaction(async |conn| {
-            account_in_reach_for_update(conn, caller, account_id).await?;
+            let kind = account_in_reach_for_update(conn, caller, account_id)
+                .await?
+                .kind;
             let subscription = lock(conn, account_id, subscription_id).await?;
             let over = subscription
                 .cancel_at
@@ -168,7 +172,7 @@ pub async fn reactivate(
                 return Err(ended());
             }
             if !subscription.cancel_at_period_end {
-                return Ok(subscription);
+                return Ok((kind, subscription));
             }
             let before = subscription.clone();
             let after: Subscription = diesel::update(subscriptions::table.find(subscription.id))
@@ -188,10 +192,10 @@ pub async fn reactivate(
                 subscription_event("subscription.reactivated", &before, &after, None),
             )
             .await?;
-            Ok(after)
+            Ok((kind, after))
         })
         .await?;
-    detail(state, row)
+    detail(state, kind, row)
 }
 
 fn ended() -> ApiError {

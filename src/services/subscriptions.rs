@@ -63,16 +63,23 @@ pub struct ImportSubscription {
 #[derive(Debug, Clone)]
 pub struct SubscriptionDetail {
     pub row: Subscription,
+    /// The account's kind: what a past-due subscription offers depends on it (SPEC §13).
+    pub account_kind: AccountKind,
     pub product_code: String,
     pub plan_code: String,
 }
 
-pub fn detail(state: &AppState, row: Subscription) -> ApiResult<SubscriptionDetail> {
+pub fn detail(
+    state: &AppState,
+    account_kind: AccountKind,
+    row: Subscription,
+) -> ApiResult<SubscriptionDetail> {
     let catalog = state.catalog.get();
     let (product, plan) = catalog
         .plan(row.plan_id)
         .ok_or_else(|| internal_error("subscription plan missing from catalog", &row.plan_id))?;
     Ok(SubscriptionDetail {
+        account_kind,
         product_code: product.code.clone(),
         plan_code: plan.code.clone(),
         row,
@@ -87,7 +94,7 @@ pub async fn list(
 ) -> ApiResult<(Vec<SubscriptionDetail>, i64)> {
     let limit = params.limit()?;
     let mut conn = state.pool.get().await?;
-    account_in_reach(&mut conn, caller, account_id).await?;
+    let account = account_in_reach(&mut conn, caller, account_id).await?;
     let rows: Vec<Subscription> = crate::newest_first_page!(
         &mut conn,
         subscriptions,
@@ -98,7 +105,7 @@ pub async fn list(
     );
     let details = rows
         .into_iter()
-        .map(|row| detail(state, row))
+        .map(|row| detail(state, account.kind, row))
         .collect::<ApiResult<Vec<_>>>()?;
     Ok((details, limit))
 }
@@ -133,7 +140,7 @@ pub async fn get(
                     representative_id: representative_id.as_deref(),
                 },
             )?;
-            detail(state, row)
+            detail(state, kind, row)
         }
         None => {
             // No such subscription here: answer exactly as for the account (404, or the
@@ -340,8 +347,8 @@ pub async fn import(
                 },
             )
             .await?;
-            Ok(row)
+            Ok((account.kind, row))
         })
         .await?;
-    detail(state, row)
+    detail(state, row.0, row.1)
 }

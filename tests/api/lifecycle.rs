@@ -662,7 +662,10 @@ async fn a_corporate_renewal_overdue_makes_it_past_due_until_paid_and_never_ends
     assert_eq!(subscription(&app, account, sub).await["status"], "active");
 
     advance(&app, clock, "2027-03-04T08:00:00Z").await;
-    assert_eq!(subscription(&app, account, sub).await["status"], "past_due");
+    let overdue = subscription(&app, account, sub).await;
+    assert_eq!(overdue["status"], "past_due");
+    // Paid on terms, by transfer: no card to pay with or replace.
+    assert_eq!(actions(&overdue), ["assign_licenses"]);
     assert_eq!(
         event_times(&app, account, "subscription.past_due").await,
         ["2027-03-04T00:00:00Z"]
