@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use crate::auth::reach::{AccountScope, check_reach};
 use crate::db::models::Account;
-use crate::db::schema::accounts;
+use crate::db::schema::{accounts, test_clocks};
+use crate::domain::job::TestClockStatus;
 use crate::error::{ApiError, ApiResult};
 use crate::services::Caller;
 
@@ -25,6 +26,9 @@ pub async fn account_in_reach(
         .optional()?
         .ok_or_else(ApiError::not_found)?;
     ensure_reach(caller, &account)?;
+    if let Some(clock_id) = account.test_clock_id {
+        still_on_the_clock(conn, caller, clock_id).await?;
+    }
     Ok(account)
 }
 
@@ -45,7 +49,32 @@ pub async fn account_in_reach_for_update(
         .optional()?
         .ok_or_else(ApiError::not_found)?;
     ensure_reach(caller, &account)?;
+    if let Some(clock_id) = account.test_clock_id {
+        still_on_the_clock(conn, caller, clock_id).await?;
+    }
     Ok(account)
+}
+
+/// A request on an account on a test clock holds the clock in share mode until its
+/// transaction ends, and acts only at the time the request read from it: an advance that started (or ran)
+/// since makes it 409 `test-clock-advancing`, and an advance waits for the change to
+/// commit before it moves the clock.
+async fn still_on_the_clock(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    clock_id: Uuid,
+) -> ApiResult<()> {
+    let (frozen_time, status): (chrono::DateTime<chrono::Utc>, TestClockStatus) =
+        test_clocks::table
+            .find(clock_id)
+            .select((test_clocks::frozen_time, test_clocks::status))
+            .for_share()
+            .first(conn)
+            .await?;
+    if status == TestClockStatus::Advancing || frozen_time != caller.now {
+        return Err(crate::services::test_clocks::advancing());
+    }
+    Ok(())
 }
 
 /// Reads and locks an account by id alone, for work that acts on facts already authorised:

@@ -562,3 +562,45 @@ async fn deleting_a_clock_deletes_its_accounts_and_nothing_else() {
     assert_eq!(left, [["0", "0", "0", "0"]]);
     assert_eq!(invoices(&app, kept).await.len(), 1);
 }
+
+#[actix_web::test]
+async fn a_change_that_read_the_clock_before_an_advance_is_refused_not_misdated() {
+    use billing_center::auth::Principal;
+    use billing_center::services::Caller;
+    use billing_center::services::users::{self, CreateUser};
+
+    let app = TestApp::spawn_with_test_clocks().await;
+    let clock = create_clock(&app, "2027-05-10T00:00:00Z").await;
+    let account = account_on(&app, clock).await;
+    // A request read the clock at 2027-05-10 …
+    let caller = Caller {
+        principal: Principal {
+            sub: "admin-1".into(),
+            role: Role::Admin,
+            account_id: None,
+        },
+        request_id: "late-request".into(),
+        now: instant("2027-05-10T00:00:00Z"),
+    };
+    // … then the clock moved on before its transaction began.
+    advance(&app, clock, "2027-06-01T00:00:00Z").await;
+    run_due(&Engine::of(&app.state), &worker("w1"))
+        .await
+        .unwrap();
+    let input = || CreateUser {
+        name: "Grace".into(),
+        email: "grace@acme.example".into(),
+    };
+    let refused = users::create(&app.state, &caller, account, input())
+        .await
+        .expect_err("the request's time is no longer the clock's");
+    assert_eq!(refused.code.as_str(), "test-clock-advancing");
+    // Read again, at the clock's time, the same change goes through.
+    let caller = Caller {
+        now: instant("2027-06-01T00:00:00Z"),
+        ..caller
+    };
+    users::create(&app.state, &caller, account, input())
+        .await
+        .expect("at the clock's time");
+}
