@@ -95,6 +95,14 @@ pub fn view(detail: SubscriptionDetail, today: NaiveDate) -> SubscriptionView {
     }
 }
 
+/// The subscription as the API shows it, with its version as the `ETag`.
+fn respond(status: StatusCode, detail: SubscriptionDetail, today: NaiveDate) -> HttpResponse {
+    let view = view(detail, today);
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, etag(view.version)))
+        .json(view)
+}
+
 /// List the account's subscriptions
 ///
 /// The account's subscriptions, newest first, each with the `actions` the caller may take now
@@ -146,10 +154,7 @@ pub async fn get_subscription(
 ) -> ApiResult<HttpResponse> {
     let (account_id, subscription_id) = path.into_inner();
     let detail = subscriptions::get(&state, &caller, account_id, subscription_id).await?;
-    let view = view(detail, caller.today());
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(view.version)))
-        .json(view))
+    Ok(respond(StatusCode::OK, detail, caller.today()))
 }
 
 /// Import a subscription
@@ -189,10 +194,7 @@ pub async fn import_subscription(
 ) -> ApiResult<HttpResponse> {
     let detail =
         subscriptions::import(&state, &caller, path.into_inner(), body.into_inner()).await?;
-    let view = view(detail, caller.today());
-    Ok(HttpResponse::build(StatusCode::CREATED)
-        .insert_header((header::ETAG, etag(view.version)))
-        .json(view))
+    Ok(respond(StatusCode::CREATED, detail, caller.today()))
 }
 
 /// Cancel a subscription
@@ -238,10 +240,7 @@ pub async fn cancel_subscription(
         body.into_inner(),
     )
     .await?;
-    let view = view(detail, caller.today());
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(view.version)))
-        .json(view))
+    Ok(respond(StatusCode::OK, detail, caller.today()))
 }
 
 /// Reactivate a subscription
@@ -267,8 +266,5 @@ pub async fn reactivate_subscription(
 ) -> ApiResult<HttpResponse> {
     let (account_id, subscription_id) = path.into_inner();
     let detail = cancellation::reactivate(&state, &caller, account_id, subscription_id).await?;
-    let view = view(detail, caller.today());
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(view.version)))
-        .json(view))
+    Ok(respond(StatusCode::OK, detail, caller.today()))
 }

@@ -6,8 +6,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::auth::reach::{AccountScope, check_reach};
-use crate::db::models::Account;
-use crate::db::schema::{accounts, test_clocks};
+use crate::db::models::{Account, Subscription};
+use crate::db::schema::{accounts, subscriptions, test_clocks};
 use crate::domain::job::TestClockStatus;
 use crate::error::{ApiError, ApiResult};
 use crate::services::Caller;
@@ -53,6 +53,27 @@ pub async fn account_in_reach_for_update(
         still_on_the_clock(conn, caller, clock_id).await?;
     }
     Ok(account)
+}
+
+/// Locks the account (the caller must reach it), then one of its subscriptions — the order
+/// every use case locks in; 404 for a subscription that is not the account's.
+pub async fn subscription_in_reach_for_update(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    account_id: Uuid,
+    subscription_id: Uuid,
+) -> ApiResult<(Account, Subscription)> {
+    let account = account_in_reach_for_update(conn, caller, account_id).await?;
+    let subscription = subscriptions::table
+        .filter(subscriptions::account_id.eq(account_id))
+        .filter(subscriptions::id.eq(subscription_id))
+        .select(Subscription::as_select())
+        .for_no_key_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(ApiError::not_found)?;
+    Ok((account, subscription))
 }
 
 /// A request on an account on a test clock holds the clock in share mode until its

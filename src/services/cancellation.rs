@@ -22,12 +22,11 @@ use crate::domain::subscription::{CancellationReason, SubscriptionStatus, effect
 use crate::domain::tax::tax_treatment;
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
 use crate::services::Caller;
-use crate::services::access::account_in_reach_for_update;
+use crate::services::access::subscription_in_reach_for_update;
 use crate::services::audit::{self, Event, snapshot};
 use crate::services::engine::{
     self, DraftItem, Engine, OrderDraft, OrderSource, Placed, Placement,
 };
-use crate::services::rules::ItemTarget;
 use crate::services::subscriptions::{SubscriptionDetail, detail};
 
 /// Body of `POST …/subscriptions/{subscription_id}/cancel`.
@@ -67,9 +66,9 @@ pub async fn cancel(
     let engine = Engine::for_request(state, caller);
     let (kind, row) = conn
         .transaction(async |conn| {
-            let account = account_in_reach_for_update(conn, caller, account_id).await?;
+            let (account, subscription) =
+                subscription_in_reach_for_update(conn, caller, account_id, subscription_id).await?;
             let kind = account.kind;
-            let subscription = lock(conn, account_id, subscription_id).await?;
             if !input.at_period_end {
                 if !caller.principal.role.is_assisting() {
                     return Err(ApiError::new(
@@ -161,10 +160,9 @@ pub async fn reactivate(
     let mut conn = state.pool.get().await?;
     let (kind, row) = conn
         .transaction(async |conn| {
-            let kind = account_in_reach_for_update(conn, caller, account_id)
-                .await?
-                .kind;
-            let subscription = lock(conn, account_id, subscription_id).await?;
+            let (account, subscription) =
+                subscription_in_reach_for_update(conn, caller, account_id, subscription_id).await?;
+            let kind = account.kind;
             let over = subscription
                 .cancel_at
                 .is_some_and(|end| caller.today() >= end);
@@ -203,22 +201,6 @@ fn ended() -> ApiError {
         ErrorCode::SubscriptionEnded,
         "The subscription has ended; subscribe again through the cart.",
     )
-}
-
-async fn lock(
-    conn: &mut AsyncPgConnection,
-    account_id: Uuid,
-    subscription_id: Uuid,
-) -> ApiResult<Subscription> {
-    subscriptions::table
-        .filter(subscriptions::account_id.eq(account_id))
-        .filter(subscriptions::id.eq(subscription_id))
-        .select(Subscription::as_select())
-        .for_no_key_update()
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or_else(ApiError::not_found)
 }
 
 async fn reload(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<Subscription> {
@@ -318,28 +300,12 @@ async fn credit_and_end(
         currency: account.currency,
         quote_date: today,
         totals: quote.totals,
-        items: vec![DraftItem {
-            kind: ItemKind::Cancel,
-            target: ItemTarget {
-                item_id,
-                subscribe: false,
-                product_id: subscription.product_id,
-                subscription_id: Some(subscription.id),
-                plan_id: subscription.plan_id,
-                frequency: subscription.billing_frequency,
-                quantity: subscription.quantity,
-            },
-            period: quoted.period,
-            unit_price: quoted.unit_price,
-            plan_price: quoted.plan_price,
-            proration_credit: quoted.proration_credit,
-            lines: quoted
-                .lines
-                .iter()
-                .map(|l| (l.description.clone(), l.amount))
-                .collect(),
-            current: Some((subscription.id, subscription.quantity)),
-        }],
+        items: vec![DraftItem::for_subscription(
+            ItemKind::Cancel,
+            item_id,
+            &subscription,
+            quoted,
+        )],
     };
     let placement = Placement {
         idempotency_key: format!("cancellation:{}", subscription.id),

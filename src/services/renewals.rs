@@ -26,7 +26,6 @@ use crate::error::{ApiError, ApiResult, internal_error};
 use crate::services::engine::{
     self, DraftItem, Engine, OrderDraft, OrderSource, Placed, Placement,
 };
-use crate::services::rules::ItemTarget;
 use crate::services::{Caller, cancellation};
 
 /// The actor of everything time does: `sub` "system"; the role is recorded as `admin`
@@ -194,27 +193,11 @@ fn price(engine: &Engine, account: &Account, subscription: &Subscription) -> Api
         currency,
         quote_date: period.start,
         totals: quote.totals,
-        items: vec![DraftItem {
-            kind: ItemKind::Renewal,
-            target: ItemTarget {
-                item_id,
-                subscribe: false,
-                product_id: subscription.product_id,
-                subscription_id: Some(subscription.id),
-                plan_id: subscription.plan_id,
-                frequency,
-                quantity: subscription.quantity,
-            },
-            period: quoted.period,
-            unit_price: quoted.unit_price,
-            plan_price: quoted.plan_price,
-            proration_credit: quoted.proration_credit,
-            lines: quoted
-                .lines
-                .iter()
-                .map(|l| (l.description.clone(), l.amount))
-                .collect(),
-            current: Some((subscription.id, subscription.quantity)),
-        }],
+        items: vec![DraftItem::for_subscription(
+            ItemKind::Renewal,
+            item_id,
+            subscription,
+            quoted,
+        )],
     })
 }

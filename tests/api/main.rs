@@ -6,21 +6,23 @@
 
 mod db;
 mod helpers;
+mod over_time;
 
 mod accounts;
 mod auth;
+mod cancellation;
 mod catalog;
 mod checkout;
 mod constraints;
 mod container;
 mod corporate;
+mod dunning;
 mod edge;
 mod enums;
 mod errors;
 mod faults;
 mod first_run;
 mod licenses;
-mod lifecycle;
 mod lists;
 mod matrix;
 mod openapi;
@@ -32,5 +34,6 @@ mod reconcile;
 mod renewals;
 mod statements;
 mod subscriptions;
+mod test_clock_advances;
 mod test_clocks;
 mod users;

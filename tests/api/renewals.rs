@@ -9,21 +9,11 @@ use uuid::Uuid;
 
 use billing_center::db::schema::jobs as job_rows;
 use billing_center::services::engine::Engine;
-use billing_center::services::jobs::worker::{WorkerOptions, run_due};
+use billing_center::services::jobs::worker::run_due;
 use billing_center::services::jobs::{self, JobStatus};
 
-use crate::helpers::{TestApp, date};
-
-fn at(day: &str, hour: u32) -> chrono::DateTime<Utc> {
-    date(day).and_hms_opt(hour, 0, 0).unwrap().and_utc()
-}
-
-fn worker(name: &str) -> WorkerOptions {
-    WorkerOptions {
-        id: name.to_owned(),
-        ..WorkerOptions::new(60)
-    }
-}
+use crate::helpers::TestApp;
+use crate::over_time::{at, worker};
 
 /// A self-service account with a monthly Standard subscription from `start` and a card.
 async fn card_subscription(app: &TestApp, quantity: i32, start: &str, card: &str) -> (Uuid, Uuid) {
@@ -35,47 +25,6 @@ async fn card_subscription(app: &TestApp, quantity: i32, start: &str, card: &str
     (account, subscription)
 }
 
-async fn invoices(app: &TestApp, account: Uuid) -> Vec<Value> {
-    let list = app
-        .get(
-            &format!("/v1/accounts/{account}/invoices?limit=100"),
-            &app.admin(),
-        )
-        .await;
-    list.assert_status(200);
-    let mut data = list.body["data"].as_array().unwrap().clone();
-    data.reverse(); // oldest first
-    data
-}
-
-async fn subscription(app: &TestApp, account: Uuid, id: Uuid) -> Value {
-    let response = app
-        .get(
-            &format!("/v1/accounts/{account}/subscriptions/{id}"),
-            &app.admin(),
-        )
-        .await;
-    response.assert_status(200);
-    response.body
-}
-
-async fn events_of(app: &TestApp, account: Uuid, action: &str) -> Vec<Value> {
-    let list = app
-        .get(
-            &format!("/v1/accounts/{account}/events?limit=100"),
-            &app.admin(),
-        )
-        .await;
-    list.assert_status(200);
-    list.body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["action"] == action)
-        .cloned()
-        .collect()
-}
-
 #[actix_web::test]
 async fn a_card_subscription_renews_at_its_period_end_once() {
     let app = TestApp::spawn().await;
@@ -85,11 +34,11 @@ async fn a_card_subscription_renews_at_its_period_end_once() {
     // Before the period end no renewal is due (housekeeping may run).
     app.clock.set(at("2026-12-16", 23));
     run_due(&engine, &worker("w1")).await.unwrap();
-    assert!(invoices(&app, account).await.is_empty());
+    assert!(app.invoices(account).await.is_empty());
 
     app.clock.set(at("2026-12-17", 0) + Duration::minutes(5));
     run_due(&engine, &worker("w1")).await.unwrap();
-    let renewed = subscription(&app, account, sub).await;
+    let renewed = app.subscription(account, sub).await;
     assert_eq!(renewed["status"], "active");
     assert_eq!(renewed["current_period_start"], "2026-12-17");
     assert_eq!(renewed["current_period_end"], "2027-01-17");
@@ -97,7 +46,7 @@ async fn a_card_subscription_renews_at_its_period_end_once() {
         renewed["period_amount"], "145.00",
         "5 × 29.00, no proration"
     );
-    let list = invoices(&app, account).await;
+    let list = app.invoices(account).await;
     assert_eq!(list.len(), 1);
     let invoice = &list[0];
     assert_eq!(invoice["status"], "paid");
@@ -105,14 +54,14 @@ async fn a_card_subscription_renews_at_its_period_end_once() {
     assert_eq!(invoice["due_on"], "2026-12-17");
     assert_eq!(app.gateway.successful_charges(), 1);
     // The event carries the renewal's own due time.
-    let events = events_of(&app, account, "subscription.renewed").await;
+    let events = app.events(account, "subscription.renewed").await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["created_at"], "2026-12-17T00:00:00Z");
 
     // Running again, later the same day, changes nothing.
     app.clock.set(at("2026-12-17", 18));
     run_due(&engine, &worker("w2")).await.unwrap();
-    assert_eq!(invoices(&app, account).await.len(), 1);
+    assert_eq!(app.invoices(account).await.len(), 1);
     assert_eq!(app.gateway.successful_charges(), 1);
 }
 
@@ -126,7 +75,7 @@ async fn thirteen_monthly_renewals_stay_on_the_31st_through_a_leap_february() {
     // A year and more in one step: every period renews in turn, each at its own date.
     app.clock.set(at("2028-03-01", 12));
     run_due(&engine, &worker("w1")).await.unwrap();
-    let list = invoices(&app, account).await;
+    let list = app.invoices(account).await;
     let issued: Vec<&str> = list.iter().map(|i| i["due_on"].as_str().unwrap()).collect();
     assert_eq!(
         issued,
@@ -150,7 +99,7 @@ async fn thirteen_monthly_renewals_stay_on_the_31st_through_a_leap_february() {
         list.iter()
             .all(|i| i["status"] == "paid" && i["total_due"] == "58.00")
     );
-    let now = subscription(&app, account, sub).await;
+    let now = app.subscription(account, sub).await;
     assert_eq!(now["current_period_start"], "2028-02-29");
     assert_eq!(now["current_period_end"], "2028-03-31");
     assert_eq!(app.gateway.successful_charges(), 13);
@@ -165,10 +114,8 @@ async fn the_credit_balance_is_applied_before_the_card_is_charged() {
     ))
     .await;
     app.clock.set(at("2026-12-17", 1));
-    run_due(&Engine::of(&app.state), &worker("w1"))
-        .await
-        .unwrap();
-    let list = invoices(&app, account).await;
+    app.run_jobs("w1").await;
+    let list = app.invoices(account).await;
     assert_eq!(list[0]["subtotal"], "145.00");
     assert_eq!(list[0]["credit_applied"], "100.00");
     assert_eq!(list[0]["total_due"], "45.00");
@@ -185,10 +132,8 @@ async fn a_declined_renewal_rolls_the_period_leaves_the_invoice_open_and_the_sub
     let app = TestApp::spawn().await;
     let (account, sub) = card_subscription(&app, 5, "2026-11-17", "tok_chargeDeclined").await;
     app.clock.set(at("2026-12-17", 1));
-    run_due(&Engine::of(&app.state), &worker("w1"))
-        .await
-        .unwrap();
-    let now = subscription(&app, account, sub).await;
+    app.run_jobs("w1").await;
+    let now = app.subscription(account, sub).await;
     assert_eq!(now["status"], "past_due");
     assert_eq!(now["current_period_end"], "2027-01-17", "service continues");
     let actions: Vec<&str> = now["actions"]
@@ -198,19 +143,14 @@ async fn a_declined_renewal_rolls_the_period_leaves_the_invoice_open_and_the_sub
         .map(|a| a.as_str().unwrap())
         .collect();
     assert_eq!(actions, ["pay", "update_payment_method", "assign_licenses"]);
-    let list = invoices(&app, account).await;
+    let list = app.invoices(account).await;
     assert_eq!(list[0]["status"], "open");
     assert_eq!(list[0]["due_on"], "2026-12-17");
     assert_eq!(list[0]["collected_by_card"], true);
     assert_eq!(list[0]["attempt_count"], 1);
     assert_eq!(list[0]["last_payment_error"]["code"], "generic_decline");
     assert_eq!(app.gateway.successful_charges(), 0);
-    assert_eq!(
-        events_of(&app, account, "invoice.payment_failed")
-            .await
-            .len(),
-        1
-    );
+    assert_eq!(app.events(account, "invoice.payment_failed").await.len(), 1);
 
     // A contact may not change it until the invoice is paid.
     let contact = app.contact(account);
@@ -231,17 +171,15 @@ async fn a_corporate_renewal_opens_an_invoice_on_terms() {
         .import_active(account, "premium", "annual", 50, "2026-06-01")
         .await;
     app.clock.set(at("2027-06-01", 3));
-    run_due(&Engine::of(&app.state), &worker("w1"))
-        .await
-        .unwrap();
-    let list = invoices(&app, account).await;
+    app.run_jobs("w1").await;
+    let list = app.invoices(account).await;
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["status"], "open");
     assert_eq!(
         list[0]["due_on"], "2027-07-01",
         "net 30 from the renewal date"
     );
-    let now = subscription(&app, account, sub).await;
+    let now = app.subscription(account, sub).await;
     assert_eq!(now["status"], "active");
     assert_eq!(now["current_period_start"], "2027-06-01");
     assert_eq!(now["current_period_end"], "2028-06-01");
@@ -314,11 +252,11 @@ async fn a_job_whose_worker_died_is_taken_over_after_its_lease_and_acts_once() {
         .clone();
     // Within the lease no one else takes it.
     assert_eq!(run_due(&engine, &worker("alive")).await.unwrap(), 0);
-    assert!(invoices(&app, account).await.is_empty());
+    assert!(app.invoices(account).await.is_empty());
     // After the lease, another worker does, once.
     app.clock.set(now + Duration::seconds(61));
     run_due(&engine, &worker("alive")).await.unwrap();
-    assert_eq!(invoices(&app, account).await.len(), 1);
+    assert_eq!(app.invoices(account).await.len(), 1);
     assert_eq!(app.gateway.successful_charges(), 1);
     // The dead worker's late word changes nothing.
     assert!(
@@ -388,21 +326,21 @@ async fn a_trial_warns_three_days_before_its_end_and_expires_the_day_after() {
     app.clock.set(at("2026-12-06", 23));
     run_due(&engine, &worker("w1")).await.unwrap();
     assert!(
-        events_of(&app, account, "subscription.trial_will_end")
+        app.events(account, "subscription.trial_will_end")
             .await
             .is_empty()
     );
     app.clock.set(at("2026-12-07", 0) + Duration::minutes(1));
     run_due(&engine, &worker("w1")).await.unwrap();
     run_due(&engine, &worker("w2")).await.unwrap();
-    let warned = events_of(&app, account, "subscription.trial_will_end").await;
+    let warned = app.events(account, "subscription.trial_will_end").await;
     assert_eq!(warned.len(), 1);
     assert_eq!(warned[0]["created_at"], "2026-12-07T00:00:00Z");
 
     // Its last day is still a trial; the next day the status is stored as expired.
     app.clock.set(at("2026-12-10", 23));
     run_due(&engine, &worker("w1")).await.unwrap();
-    assert_eq!(subscription(&app, account, sub).await["status"], "trialing");
+    assert_eq!(app.subscription(account, sub).await["status"], "trialing");
     app.clock.set(at("2026-12-11", 2));
     run_due(&engine, &worker("w1")).await.unwrap();
     let stored = app
@@ -412,10 +350,10 @@ async fn a_trial_warns_three_days_before_its_end_and_expires_the_day_after() {
         .await;
     assert_eq!(stored, vec![vec!["trial_expired".to_owned()]]);
     assert_eq!(
-        subscription(&app, account, sub).await["status"],
+        app.subscription(account, sub).await["status"],
         "trial_expired"
     );
-    let expired = events_of(&app, account, "subscription.trial_expired").await;
+    let expired = app.events(account, "subscription.trial_expired").await;
     assert_eq!(expired.len(), 1);
     assert_eq!(expired[0]["created_at"], "2026-12-11T00:00:00Z");
 }
@@ -516,7 +454,7 @@ async fn a_past_due_subscription_renews_again_and_stays_past_due_while_an_invoic
     let engine = Engine::of(&app.state);
     app.clock.set(at("2026-12-17", 1));
     run_due(&engine, &worker("w1")).await.unwrap();
-    assert_eq!(subscription(&app, account, sub).await["status"], "past_due");
+    assert_eq!(app.subscription(account, sub).await["status"], "past_due");
 
     // An admin moves the period on (a change needs no payment from a past-due contact when
     // assisted): the next renewal, on a card that declines softly, opens a second invoice
@@ -528,10 +466,10 @@ async fn a_past_due_subscription_renews_again_and_stays_past_due_while_an_invoic
     .await;
     app.clock.set(at("2026-12-19", 1));
     run_due(&engine, &worker("w1")).await.unwrap();
-    let list = invoices(&app, account).await;
+    let list = app.invoices(account).await;
     let statuses: Vec<&str> = list.iter().map(|i| i["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["open", "open"]);
-    let now = subscription(&app, account, sub).await;
+    let now = app.subscription(account, sub).await;
     assert_eq!(now["status"], "past_due");
     assert_eq!(now["current_period_end"], "2027-01-19");
     assert_eq!(app.gateway.successful_charges(), 0);
@@ -546,10 +484,8 @@ async fn the_failing_customer_cards_attach_then_decline_every_renewal_softly_or_
         let app = TestApp::spawn().await;
         let (account, sub) = card_subscription(&app, 5, "2026-11-17", token).await;
         app.clock.set(at("2026-12-17", 1));
-        run_due(&Engine::of(&app.state), &worker("w1"))
-            .await
-            .unwrap();
-        let list = invoices(&app, account).await;
+        app.run_jobs("w1").await;
+        let list = app.invoices(account).await;
         assert_eq!(list[0]["status"], "open", "{token}");
         assert_eq!(list[0]["last_payment_error"]["code"], code, "{token}");
         // A soft decline is retried a day after the first failure; a hard one waits for a
@@ -560,6 +496,6 @@ async fn the_failing_customer_cards_attach_then_decline_every_renewal_softly_or_
             Value::Null
         };
         assert_eq!(list[0]["next_payment_attempt"], next, "{token}");
-        assert_eq!(subscription(&app, account, sub).await["status"], "past_due");
+        assert_eq!(app.subscription(account, sub).await["status"], "past_due");
     }
 }

@@ -115,6 +115,40 @@ pub struct DraftItem {
     pub current: Option<(Uuid, i32)>,
 }
 
+impl DraftItem {
+    /// An item acting on an existing subscription as it is (a renewal of it, its
+    /// cancellation), priced by a quote of one item.
+    pub fn for_subscription(
+        kind: ItemKind,
+        item_id: Uuid,
+        subscription: &crate::db::models::Subscription,
+        quoted: &crate::domain::quote::QuotedItem,
+    ) -> DraftItem {
+        DraftItem {
+            kind,
+            target: ItemTarget {
+                item_id,
+                subscribe: false,
+                product_id: subscription.product_id,
+                subscription_id: Some(subscription.id),
+                plan_id: subscription.plan_id,
+                frequency: subscription.billing_frequency,
+                quantity: subscription.quantity,
+            },
+            period: quoted.period,
+            unit_price: quoted.unit_price,
+            plan_price: quoted.plan_price,
+            proration_credit: quoted.proration_credit,
+            lines: quoted
+                .lines
+                .iter()
+                .map(|l| (l.description.clone(), l.amount))
+                .collect(),
+            current: Some((subscription.id, subscription.quantity)),
+        }
+    }
+}
+
 /// An order about to be recorded: what it charges, item by item, and where it comes from.
 pub struct OrderDraft {
     pub source: OrderSource,

@@ -17,7 +17,7 @@ use crate::domain::subscription::{SubscriptionStatus, effective_status};
 use crate::error::{ApiError, ApiResult, ErrorCode, violated_constraint};
 use crate::pagination::{ListParams, unknown_cursor};
 use crate::services::Caller;
-use crate::services::access::{account_in_reach, account_in_reach_for_update};
+use crate::services::access::{account_in_reach, subscription_in_reach_for_update};
 use crate::services::audit::{self, Event};
 
 mod bulk;
@@ -43,17 +43,9 @@ async fn lock_subscription(
     account_id: Uuid,
     subscription_id: Uuid,
 ) -> ApiResult<Subscription> {
-    // Account first, then subscription: the order every use case locks in.
-    account_in_reach_for_update(conn, caller, account_id).await?;
-    subscriptions::table
-        .filter(subscriptions::account_id.eq(account_id))
-        .filter(subscriptions::id.eq(subscription_id))
-        .select(Subscription::as_select())
-        .for_no_key_update()
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or_else(ApiError::not_found)
+    let (_, subscription) =
+        subscription_in_reach_for_update(conn, caller, account_id, subscription_id).await?;
+    Ok(subscription)
 }
 
 /// Only active subscriptions, and trials while they run, take new assignments.
