@@ -8,11 +8,14 @@
 //!
 //! Usage: loadgen --url http://127.0.0.1:8099 --token JWT --scenario read_subscription
 //!        --accounts 10000 --connections 32 --warmup 2 --duration 20
+//!
+//! It is also the webhooks scenario's endpoints: `loadgen --receive 127.0.0.1:8199
+//! --delay-ms 200` answers every request `200` (after the delay) until killed; see `receive`.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 
 #[derive(Clone)]
 struct Options {
@@ -23,6 +26,9 @@ struct Options {
     connections: u64,
     warmup: Duration,
     duration: Duration,
+    /// In every idempotency key: bench/run checks out on one database more than once, the
+    /// server keeps keys for 24 h, and each connection's random sequence is the same every run.
+    run: u128,
 }
 
 fn account(n: u64) -> String {
@@ -164,7 +170,8 @@ impl Worker {
                     .send(opts, "POST", &format!("{base}/items"), "", &item)
                     .await?;
                 let key = format!(
-                    "Idempotency-Key: bench-{}-{}-{}\r\n",
+                    "Idempotency-Key: bench-{}-{}-{}-{}\r\n",
+                    opts.run,
                     self.index,
                     k,
                     self.rng.below(u64::MAX)
@@ -255,6 +262,107 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     f64::from(sorted[rank.min(sorted.len() - 1)]) / 1000.0
 }
 
+/// Receiver mode, the webhook endpoints of the `webhooks` scenario (`--receive ADDR
+/// --delay-ms N`): a minimal HTTP/1.1 server. Each request's head is read up to its empty line
+/// and its body by `Content-Length` (or up to the last chunk when chunked); after `N` ms, if
+/// asked (the slow endpoint), it answers `200` with an empty body and keeps the connection
+/// open unless the request said `Connection: close`. Nothing is checked, not even the
+/// signature: the benchmark counts deliveries in the database. Runs until killed.
+async fn receive(addr: &str, delay: Duration) -> std::io::Result<()> {
+    let listener = TcpListener::bind(addr).await?;
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                tokio::spawn(async move {
+                    // A connection that fails ends alone: its client sees it closed.
+                    let _ = answer(stream, delay).await;
+                });
+            }
+            // Out of file descriptors, say: wait a little and go on.
+            Err(e) => {
+                eprintln!("loadgen: accept: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// Answers the requests of one connection, one after the other.
+async fn answer(mut stream: TcpStream, delay: Duration) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut buffer: Vec<u8> = Vec::with_capacity(16 * 1024);
+    loop {
+        let header_end = loop {
+            if let Some(at) = find(&buffer, b"\r\n\r\n") {
+                break at + 4;
+            }
+            if !read_more(&mut stream, &mut buffer).await? {
+                return Ok(());
+            }
+        };
+        let head = String::from_utf8_lossy(&buffer[..header_end]).to_ascii_lowercase();
+        let chunked = header(&head, "transfer-encoding").is_some_and(|v| v.contains("chunked"));
+        let close = header(&head, "connection")
+            .is_some_and(|v| v.split(',').any(|token| token.trim() == "close"));
+        let body_end = if chunked {
+            // Up to the last chunk: `0` and an empty line, right after the head's own line
+            // break when the body is empty. (A JSON body has no raw line break to be taken for
+            // it; trailers are not supported.)
+            loop {
+                if let Some(at) = find(&buffer[header_end - 2..], b"\r\n0\r\n\r\n") {
+                    break header_end - 2 + at + 7;
+                }
+                if !read_more(&mut stream, &mut buffer).await? {
+                    return Ok(());
+                }
+            }
+        } else {
+            let length: usize = header(&head, "content-length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            while buffer.len() < header_end + length {
+                if !read_more(&mut stream, &mut buffer).await? {
+                    return Ok(());
+                }
+            }
+            header_end + length
+        };
+        // What follows, if anything, is the next request already sent.
+        buffer.drain(..body_end);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        if close {
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await?;
+            return stream.shutdown().await;
+        }
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            .await?;
+    }
+}
+
+/// Reads what the stream has into `buffer`; `false` when the peer has closed it.
+async fn read_more(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std::io::Result<bool> {
+    let mut chunk = [0u8; 8192];
+    let read = stream.read(&mut chunk).await?;
+    buffer.extend_from_slice(&chunk[..read]);
+    Ok(read > 0)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The value of header `name` (lower case) in a lower-cased request head.
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+        .map(str::trim)
+}
+
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
         .position(|a| a == name)
@@ -269,6 +377,24 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Some(addr) = arg(&args, "--receive") {
+        let delay = Duration::from_millis(number("--delay-ms", 0));
+        if let Err(e) = runtime.block_on(receive(&addr, delay)) {
+            eprintln!("loadgen: {addr}: {e}");
+            std::process::exit(2);
+        }
+        return;
+    }
     let url = arg(&args, "--url").unwrap_or_else(|| "http://127.0.0.1:8099".into());
     let opts = Options {
         host: url
@@ -281,16 +407,9 @@ fn main() {
         connections: number("--connections", 32).max(1),
         warmup: Duration::from_secs(number("--warmup", 2)),
         duration: Duration::from_secs(number("--duration", 10)),
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("loadgen: {e}");
-            std::process::exit(2);
-        }
+        run: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_nanos()),
     };
     let tallies = runtime.block_on(async {
         let start = Instant::now();

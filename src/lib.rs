@@ -54,6 +54,8 @@ pub struct AppState {
     /// `DUNNING_RETRY_DAYS`: days after a renewal's first refused charge on which it is
     /// retried (SPEC §13).
     pub dunning_retry_days: Arc<[i64]>,
+    /// `WEBHOOKS_ALLOW_HTTP` / `WEBHOOKS_ALLOW_PRIVATE` (SPEC §14).
+    pub webhook_urls: crate::services::webhooks::url_rules::UrlPolicy,
 }
 
 /// The whole application: routes, extractor error handling, observability, OpenAPI and

@@ -12,6 +12,7 @@ use billing_center::metrics::Metrics;
 use billing_center::payments::TestGateway;
 use billing_center::services::catalog::{self, CatalogCache};
 use billing_center::services::jobs::worker::{self, WorkerOptions};
+use billing_center::services::webhooks::sender::{Sender, SenderOptions};
 use billing_center::{AppState, build_app, db, healthcheck, seed, telemetry};
 use clap::{Parser, Subcommand};
 use uuid::Uuid;
@@ -273,6 +274,7 @@ async fn app_state(settings: &Settings) -> Result<AppState, String> {
         }),
         test_clocks: settings.test_clocks_enabled,
         dunning_retry_days: settings.dunning_retry_days.clone().into(),
+        webhook_urls: settings.webhook_urls,
     };
     // Orders whose request stopped half-way (a crash between payment and completion) are
     // finished, or given back, before new requests arrive; then every minute by a job.
@@ -295,6 +297,19 @@ fn spawn_worker(state: &AppState, settings: &Settings) {
         options,
         std::time::Duration::from_secs(1),
     ));
+    // Webhook deliveries run beside the jobs, on their own connections and tasks: a slow
+    // endpoint never holds a renewal back, nor the other way round.
+    match Sender::new(
+        state.pool.clone(),
+        state.webhook_urls,
+        Arc::new(SystemClock),
+        SenderOptions::new(settings.job_lease_seconds),
+    ) {
+        Ok(sender) => {
+            actix_web::rt::spawn(sender.run_forever());
+        }
+        Err(error) => tracing::error!(error = %error, "webhooks: no HTTP client, no deliveries"),
+    }
 }
 
 /// Only the background jobs, until SIGINT or SIGTERM.

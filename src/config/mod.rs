@@ -65,10 +65,22 @@ pub struct Settings {
     /// `DUNNING_RETRY_DAYS`: days after a renewal's first refused charge on which it is
     /// retried, increasing (default `1,3,5,7`).
     pub dunning_retry_days: Vec<i64>,
+    /// `WEBHOOKS_ALLOW_HTTP` / `WEBHOOKS_ALLOW_PRIVATE`: webhook URLs may use `http://` and
+    /// point at loopback or private hosts (development and tests; both off by default).
+    pub webhook_urls: crate::services::webhooks::url_rules::UrlPolicy,
 }
 
 fn var(name: &str) -> Option<String> {
     env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// `true` or `false` (unset: `false`).
+fn switch(name: &'static str) -> Result<bool, ConfigError> {
+    match var(name).as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(config_error(name, "must be `true` or `false`")),
+    }
 }
 
 impl Settings {
@@ -185,6 +197,10 @@ impl Settings {
                 )
             })?,
         };
+        let webhook_urls = crate::services::webhooks::url_rules::UrlPolicy {
+            allow_http: switch("WEBHOOKS_ALLOW_HTTP")?,
+            allow_private: switch("WEBHOOKS_ALLOW_PRIVATE")?,
+        };
         let cors_allowed_origins = cors_origins_from_env()?;
         let rate_limit = rate_limit_from_env()?;
 
@@ -206,6 +222,7 @@ impl Settings {
             job_concurrency,
             test_clocks_enabled,
             dunning_retry_days,
+            webhook_urls,
         })
     }
 

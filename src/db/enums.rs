@@ -11,6 +11,7 @@ use diesel::sql_types::Text;
 
 use crate::auth::Role;
 use crate::domain::account::AccountKind;
+use crate::domain::event::EventType;
 use crate::domain::job::{JobKind, JobStatus, TestClockStatus};
 use crate::domain::money::Currency;
 use crate::domain::order::{
@@ -18,6 +19,7 @@ use crate::domain::order::{
 };
 use crate::domain::period::BillingFrequency;
 use crate::domain::subscription::{CancellationReason, SubscriptionStatus};
+use crate::domain::webhook::{DeliveryStatus, DisabledReason};
 
 macro_rules! text_column {
     ($($ty:ty => $name:ident),+ $(,)?) => {$(
@@ -54,4 +56,7 @@ text_column! {
     Settlement => as_str,
     SubscriptionStatus => as_str,
     CancellationReason => as_str,
+    EventType => as_str,
+    DeliveryStatus => as_str,
+    DisabledReason => as_str,
 }

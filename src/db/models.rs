@@ -2,6 +2,7 @@
 
 use crate::auth::Role;
 use crate::domain::account::AccountKind;
+use crate::domain::event::EventType;
 use crate::domain::money::Currency;
 use crate::domain::order::{
     CartStatus, InvoiceStatus, ItemKind, OrderStatus, PaymentMethodKind, QuoteStatus, Settlement,
@@ -14,7 +15,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::schema::{
-    accounts, audit_events, cart_items, carts, idempotency_keys, invoice_payments, invoices,
+    accounts, cart_items, carts, events, idempotency_keys, invoice_payments, invoices,
     license_assignments, order_items, order_lines, orders, plans, prices, products,
     purchase_orders, quotes, subscriptions, users,
 };
@@ -187,36 +188,41 @@ pub struct NewSubscription {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
-#[diesel(table_name = audit_events, check_for_backend(diesel::pg::Pg))]
-pub struct AuditEvent {
+#[diesel(table_name = events, check_for_backend(diesel::pg::Pg))]
+pub struct EventRow {
     pub id: Uuid,
     pub account_id: Option<Uuid>,
     pub actor_sub: String,
-    pub actor_role: Role,
-    pub action: String,
-    pub subject_type: String,
-    pub subject_id: Option<Uuid>,
-    pub before: Option<serde_json::Value>,
-    pub after: Option<serde_json::Value>,
+    /// `None` for `system` (time).
+    pub actor_role: Option<Role>,
+    #[diesel(column_name = type_)]
+    pub event_type: EventType,
+    pub object: serde_json::Value,
+    pub previous_attributes: Option<serde_json::Value>,
     pub reason: Option<String>,
     pub request_id: String,
+    pub idempotency_key: Option<String>,
+    pub subscription_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = audit_events)]
-pub struct NewAuditEvent<'a> {
+#[diesel(table_name = events)]
+pub struct NewEvent<'a> {
     pub id: Uuid,
     pub account_id: Option<Uuid>,
     pub actor_sub: &'a str,
-    pub actor_role: &'a str,
-    pub action: &'a str,
+    pub actor_role: Option<Role>,
+    #[diesel(column_name = type_)]
+    pub event_type: EventType,
     pub subject_type: &'a str,
     pub subject_id: Option<Uuid>,
-    pub before: Option<serde_json::Value>,
-    pub after: Option<serde_json::Value>,
+    pub object: serde_json::Value,
+    pub previous_attributes: Option<serde_json::Value>,
     pub reason: Option<&'a str>,
     pub request_id: &'a str,
+    pub idempotency_key: Option<&'a str>,
+    pub subscription_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -34,19 +34,22 @@ diesel::table! {
 }
 
 diesel::table! {
-    audit_events (id) {
+    events (id) {
         id -> Uuid,
         account_id -> Nullable<Uuid>,
         actor_sub -> Text,
-        actor_role -> Text,
-        action -> Text,
+        actor_role -> Nullable<Text>,
+        #[sql_name = "type"]
+        type_ -> Text,
         subject_type -> Text,
         subject_id -> Nullable<Uuid>,
-        before -> Nullable<Jsonb>,
-        after -> Nullable<Jsonb>,
+        object -> Jsonb,
         reason -> Nullable<Text>,
         request_id -> Text,
         created_at -> Timestamptz,
+        previous_attributes -> Nullable<Jsonb>,
+        idempotency_key -> Nullable<Text>,
+        subscription_id -> Nullable<Uuid>,
     }
 }
 
@@ -365,7 +368,7 @@ diesel::table! {
 }
 
 diesel::joinable!(accounts -> test_clocks (test_clock_id));
-diesel::joinable!(audit_events -> accounts (account_id));
+diesel::joinable!(events -> accounts (account_id));
 diesel::joinable!(cart_items -> products (product_id));
 diesel::joinable!(carts -> accounts (account_id));
 diesel::joinable!(idempotency_keys -> accounts (account_id));
@@ -385,9 +388,48 @@ diesel::joinable!(subscriptions -> accounts (account_id));
 diesel::joinable!(subscriptions -> products (product_id));
 diesel::joinable!(users -> accounts (account_id));
 
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        seq -> Int8,
+        endpoint_id -> Uuid,
+        event_id -> Uuid,
+        ordering_key -> Uuid,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Nullable<Timestamptz>,
+        locked_until -> Nullable<Timestamptz>,
+        last_attempt_at -> Nullable<Timestamptz>,
+        last_response_status -> Nullable<Int4>,
+        last_duration_ms -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Uuid,
+        url -> Text,
+        description -> Nullable<Text>,
+        enabled_events -> Array<Text>,
+        disabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<Timestamptz>,
+        failing_since -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> events (event_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
-    audit_events,
+    events,
     caller_idempotency_keys,
     cart_items,
     carts,
@@ -408,4 +450,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     subscriptions,
     test_clocks,
     users,
+    webhook_deliveries,
+    webhook_endpoints,
 );

@@ -60,6 +60,8 @@ pub enum ErrorCode {
     SubscriptionEnded,
     CancellationPending,
     InvoiceNotOpen,
+    WebhookUrlNotAllowed,
+    WebhookEndpointDisabled,
     Conflict,
     ServiceUnavailable,
     Internal,
@@ -111,6 +113,8 @@ impl ErrorCode {
         ErrorCode::SubscriptionEnded,
         ErrorCode::CancellationPending,
         ErrorCode::InvoiceNotOpen,
+        ErrorCode::WebhookUrlNotAllowed,
+        ErrorCode::WebhookEndpointDisabled,
         ErrorCode::Conflict,
         ErrorCode::ServiceUnavailable,
         ErrorCode::Internal,
@@ -162,6 +166,8 @@ impl ErrorCode {
             SubscriptionEnded => "subscription-ended",
             CancellationPending => "cancellation-pending",
             InvoiceNotOpen => "invoice-not-open",
+            WebhookUrlNotAllowed => "webhook-url-not-allowed",
+            WebhookEndpointDisabled => "webhook-endpoint-disabled",
             Conflict => "conflict",
             ServiceUnavailable => "service-unavailable",
             Internal => "internal-error",
@@ -186,11 +192,26 @@ impl ErrorCode {
             | VatIdRequired
             | IdempotencyKeyReused
             | PurchaseOrderExpired
-            | PurchaseOrderLimitExceeded => StatusCode::UNPROCESSABLE_ENTITY,
-            TrialExpired | TrialActive | AlreadySubscribed | LicensesInUse
-            | NoLicensesAvailable | IdempotencyKeyInUse | SubscriptionExists | DuplicateEmail
-            | DuplicatePayment | PurchaseOrderExists | QuoteExpired | QuoteNotOpen | QuoteStale
-            | TestClockAdvancing | SubscriptionEnded | CancellationPending | InvoiceNotOpen
+            | PurchaseOrderLimitExceeded
+            | WebhookUrlNotAllowed => StatusCode::UNPROCESSABLE_ENTITY,
+            TrialExpired
+            | TrialActive
+            | AlreadySubscribed
+            | LicensesInUse
+            | NoLicensesAvailable
+            | IdempotencyKeyInUse
+            | SubscriptionExists
+            | DuplicateEmail
+            | DuplicatePayment
+            | PurchaseOrderExists
+            | QuoteExpired
+            | QuoteNotOpen
+            | QuoteStale
+            | TestClockAdvancing
+            | SubscriptionEnded
+            | CancellationPending
+            | InvoiceNotOpen
+            | WebhookEndpointDisabled
             | Conflict => StatusCode::CONFLICT,
             CardDeclined => StatusCode::PAYMENT_REQUIRED,
             QuoteChanged | VersionMismatch => StatusCode::PRECONDITION_FAILED,
@@ -252,6 +273,8 @@ impl ErrorCode {
             SubscriptionEnded => "The subscription has ended",
             CancellationPending => "The subscription is canceled at its period end",
             InvoiceNotOpen => "The invoice is not open",
+            WebhookUrlNotAllowed => "The webhook URL is not allowed",
+            WebhookEndpointDisabled => "The webhook endpoint is disabled",
             Conflict => "Conflict",
             ServiceUnavailable => "Service unavailable",
             Internal => "Internal error",

@@ -172,9 +172,11 @@ mod tests {
             SubscriptionEnded => 40,
             CancellationPending => 41,
             InvoiceNotOpen => 42,
-            Conflict => 43,
-            ServiceUnavailable => 44,
-            Internal => 45,
+            WebhookUrlNotAllowed => 43,
+            WebhookEndpointDisabled => 44,
+            Conflict => 45,
+            ServiceUnavailable => 46,
+            Internal => 47,
         }
     }
 

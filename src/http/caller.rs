@@ -67,9 +67,16 @@ fn verified_caller(req: &HttpRequest, payload: &mut Payload) -> Result<Caller, A
             ));
         }
     };
+    let idempotency_key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
     Ok(Caller {
         principal,
         request_id,
+        idempotency_key,
+        system: false,
         now,
     })
 }

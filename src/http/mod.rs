@@ -20,6 +20,7 @@ pub mod rate_limit;
 pub mod subscriptions;
 pub mod test_clocks;
 pub mod users;
+pub mod webhooks;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -87,6 +88,17 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(test_clocks::get_test_clock)
                 .service(test_clocks::delete_test_clock)
                 .service(test_clocks::advance_test_clock)
+                .service(events::list_all_events)
+                .service(events::resend_event)
+                .service(webhooks::create_webhook_endpoint)
+                .service(webhooks::list_webhook_endpoints)
+                .service(webhooks::get_webhook_endpoint)
+                .service(webhooks::patch_webhook_endpoint)
+                .service(webhooks::delete_webhook_endpoint)
+                .service(webhooks::rotate_webhook_secret)
+                .service(webhooks::test_webhook_endpoint)
+                .service(webhooks::list_webhook_deliveries)
+                .service(webhooks::retry_webhook_delivery)
                 // Everything about one account lives under its prefix: the router matches the
                 // account id once, then compares the rest (mostly static) instead of trying
                 // every route's pattern in turn. Hot routes come first in their scope.

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::db::models::{Account, Subscription};
 use crate::db::schema::{license_assignments, subscriptions};
+use crate::domain::event::EventType;
 use crate::domain::order::ItemKind;
 use crate::domain::period::Period;
 use crate::domain::quote::{ReplacedPeriod, cancellation_quote};
@@ -187,7 +188,7 @@ pub async fn reactivate(
             audit::record(
                 conn,
                 caller,
-                subscription_event("subscription.reactivated", &before, &after, None),
+                subscription_event(EventType::SubscriptionReactivated, &before, &after, None),
             )
             .await?;
             Ok((kind, after))
@@ -233,7 +234,7 @@ async fn schedule(
         conn,
         caller,
         subscription_event(
-            "subscription.cancellation_scheduled",
+            EventType::SubscriptionCancellationScheduled,
             &subscription,
             &after,
             reason,
@@ -371,7 +372,7 @@ pub async fn canceled_event(
         conn,
         caller,
         subscription_event(
-            "subscription.canceled",
+            EventType::SubscriptionCanceled,
             before,
             after,
             after.cancellation_comment.as_deref(),
@@ -381,14 +382,14 @@ pub async fn canceled_event(
 }
 
 fn subscription_event<'a>(
-    action: &'static str,
+    event_type: EventType,
     before: &Subscription,
     after: &Subscription,
     reason: Option<&'a str>,
 ) -> Event<'a> {
     Event {
         account_id: Some(after.account_id),
-        action,
+        event_type,
         subject_type: "subscription",
         subject_id: Some(after.id),
         before: Some(json!({

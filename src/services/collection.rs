@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::db::models::{Invoice, Subscription};
 use crate::db::schema::{accounts, invoices, orders, subscriptions};
 use crate::domain::dunning;
+use crate::domain::event::EventType;
 use crate::domain::order::InvoiceStatus;
 use crate::domain::subscription::SubscriptionStatus;
 use crate::error::ApiResult;
@@ -146,7 +147,7 @@ pub async fn collect(
                     conn,
                     caller,
                     &current,
-                    "invoice.paid",
+                    EventType::InvoicePaid,
                     json!({"charge_id": charge.charge_id, "attempt": attempt}),
                 )
                 .await?;
@@ -182,7 +183,7 @@ pub async fn collect(
                     conn,
                     caller,
                     &current,
-                    "invoice.payment_failed",
+                    EventType::InvoicePaymentFailed,
                     json!({"attempt": attempt, "last_payment_error": error,
                            "next_payment_attempt": current.next_payment_attempt}),
                 )
@@ -246,7 +247,7 @@ pub async fn back_to_active_if_settled(
             caller,
             &active,
             SubscriptionStatus::PastDue,
-            "subscription.updated",
+            EventType::SubscriptionUpdated,
         )
         .await?;
     }
@@ -276,7 +277,7 @@ pub async fn mark_past_due(
             caller,
             &past_due,
             SubscriptionStatus::Active,
-            "subscription.past_due",
+            EventType::SubscriptionPastDue,
         )
         .await?;
     }
@@ -288,14 +289,14 @@ async fn subscription_event(
     caller: &Caller,
     after: &Subscription,
     was: SubscriptionStatus,
-    action: &'static str,
+    event_type: EventType,
 ) -> ApiResult<()> {
     audit::record(
         conn,
         caller,
         Event {
             account_id: Some(after.account_id),
-            action,
+            event_type,
             subject_type: "subscription",
             subject_id: Some(after.id),
             before: Some(json!({"status": was})),
@@ -322,7 +323,7 @@ pub async fn record(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     invoice: &Invoice,
-    action: &'static str,
+    event_type: EventType,
     after: serde_json::Value,
 ) -> ApiResult<()> {
     audit::record_all(
@@ -330,7 +331,7 @@ pub async fn record(
         caller,
         vec![Event {
             account_id: Some(invoice.account_id),
-            action,
+            event_type,
             subject_type: "invoice",
             subject_id: Some(invoice.id),
             before: None,

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::db::models::{Invoice, Subscription};
 use crate::db::schema::{invoices, orders, subscriptions};
+use crate::domain::event::EventType;
 use crate::domain::order::InvoiceStatus;
 use crate::domain::subscription::{CancellationReason, SubscriptionStatus};
 use crate::error::ApiResult;
@@ -50,7 +51,7 @@ pub async fn give_up(
         conn,
         caller,
         invoice,
-        "invoice.uncollectible",
+        EventType::InvoiceUncollectible,
         json!({"attempts": invoice.attempt_count, "last_payment_error": invoice.last_payment_error}),
     )
     .await?;

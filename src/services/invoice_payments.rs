@@ -17,6 +17,7 @@ use crate::auth::Role;
 use crate::db::functions::{btrim, lower};
 use crate::db::models::{Invoice, InvoicePayment};
 use crate::db::schema::{invoice_payments, invoices, orders};
+use crate::domain::event::EventType;
 use crate::domain::money::{AMOUNT_RULE, parse_amount};
 use crate::domain::order::InvoiceStatus;
 use crate::domain::period::request_date_problem;
@@ -233,7 +234,7 @@ pub async fn record(
         }
         audit::record(conn, caller, Event {
             account_id: Some(account_id),
-            action: if settled { "invoice.paid" } else { "invoice.payment_recorded" },
+            event_type: if settled { EventType::InvoicePaid } else { EventType::InvoicePaymentRecorded },
             subject_type: "invoice",
             subject_id: Some(invoice_id),
             before: Some(serde_json::json!({"status": before.status, "amount_paid": before.amount_paid})),

@@ -29,6 +29,7 @@ pub mod rules;
 pub mod subscriptions;
 pub mod test_clocks;
 pub mod users;
+pub mod webhooks;
 
 use crate::auth::Principal;
 
@@ -37,12 +38,32 @@ use crate::auth::Principal;
 pub struct Caller {
     pub principal: Principal,
     pub request_id: String,
+    /// The request's `Idempotency-Key`, recorded on the events it writes.
+    pub idempotency_key: Option<String>,
+    /// `true` for what time does (jobs): its events name the actor `system`, with no role.
+    pub system: bool,
     /// The time of the request, read once from the application's clock: every row and event
     /// the request writes carries it.
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
 impl Caller {
+    /// The actor of everything time does: `sub` "system". It acts with the whole tenant's
+    /// reach; its events carry no role.
+    pub fn system(request_id: String, now: chrono::DateTime<chrono::Utc>) -> Caller {
+        Caller {
+            principal: Principal {
+                sub: "system".to_owned(),
+                role: crate::auth::Role::Admin,
+                account_id: None,
+            },
+            request_id,
+            idempotency_key: None,
+            system: true,
+            now,
+        }
+    }
+
     /// The calendar date (UTC) of this request's "now": every rule of the request uses it.
     pub fn today(&self) -> chrono::NaiveDate {
         self.now.date_naive()

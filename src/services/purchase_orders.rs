@@ -17,6 +17,7 @@ use crate::AppState;
 use crate::db::functions::lower;
 use crate::db::models::{Account, PurchaseOrder};
 use crate::db::schema::{orders, purchase_orders};
+use crate::domain::event::EventType;
 use crate::domain::money::{
     AMOUNT_RULE, Currency, parse_amount, round_to_minor, to_currency_scale,
 };
@@ -231,7 +232,7 @@ pub async fn create(
             caller,
             Event {
                 account_id: Some(account_id),
-                action: "purchase_order.created",
+                event_type: EventType::PurchaseOrderCreated,
                 subject_type: "purchase_order",
                 subject_id: Some(po.id),
                 before: None,

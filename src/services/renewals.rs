@@ -14,7 +14,6 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::auth::{Principal, Role};
 use crate::db::models::{Account, Subscription};
 use crate::db::schema::{accounts, invoices, orders, subscriptions};
 use crate::domain::order::ItemKind;
@@ -28,18 +27,9 @@ use crate::services::engine::{
 };
 use crate::services::{Caller, cancellation};
 
-/// The actor of everything time does: `sub` "system"; the role is recorded as `admin`
-/// until events carry an actor kind of their own.
+/// The actor of everything time does (see `Caller::system`).
 pub fn system_caller(request_id: String, now: DateTime<Utc>) -> Caller {
-    Caller {
-        principal: Principal {
-            sub: "system".to_owned(),
-            role: Role::Admin,
-            account_id: None,
-        },
-        request_id,
-        now,
-    }
+    Caller::system(request_id, now)
 }
 
 /// 00:00 UTC of a day: when a date-driven job is due.

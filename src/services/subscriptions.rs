@@ -14,6 +14,7 @@ use crate::auth::reach::{AccountScope, check_reach};
 use crate::db::models::{NewSubscription, Subscription};
 use crate::db::schema::{accounts, subscriptions};
 use crate::domain::account::AccountKind;
+use crate::domain::event::EventType;
 use crate::domain::money::{Currency, round_to_minor};
 use crate::domain::period::{BillingFrequency, Period, request_date_problem};
 use crate::domain::subscription::SubscriptionStatus;
@@ -338,7 +339,7 @@ pub async fn import(
                 caller,
                 Event {
                     account_id: Some(account_id),
-                    action: "subscription.imported",
+                    event_type: EventType::SubscriptionCreated,
                     subject_type: "subscription",
                     subject_id: Some(row.id),
                     before: None,

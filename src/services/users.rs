@@ -11,6 +11,7 @@ use crate::AppState;
 use crate::db::models::{NewUser, User};
 use crate::db::schema::users;
 use crate::domain::account::is_plausible_email;
+use crate::domain::event::EventType;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, violated_constraint};
 use crate::pagination::ListParams;
 use crate::services::Caller;
@@ -102,7 +103,7 @@ pub async fn create(
             caller,
             Event {
                 account_id: Some(account_id),
-                action: "user.created",
+                event_type: EventType::UserCreated,
                 subject_type: "user",
                 subject_id: Some(user.id),
                 before: None,
@@ -141,7 +142,7 @@ pub async fn delete(
             caller,
             Event {
                 account_id: Some(account_id),
-                action: "user.deleted",
+                event_type: EventType::UserDeleted,
                 subject_type: "user",
                 subject_id: Some(user.id),
                 before: snapshot(&user),

@@ -40,10 +40,10 @@ async fn an_admin_creates_an_account_and_it_reads_back() {
         .get(&format!("/v1/accounts/{id}/events"), &app.admin())
         .await;
     events.assert_status(200);
-    assert_eq!(events.body["data"][0]["action"], json!("account.created"));
+    assert_eq!(events.body["data"][0]["type"], json!("account.created"));
     assert_eq!(
         events.body["data"][0]["actor"],
-        json!({"sub": "admin-1", "role": "admin"})
+        json!({"type": "user", "sub": "admin-1", "role": "admin"})
     );
     assert!(
         events.body["data"][0]["request_id"]
@@ -186,23 +186,24 @@ async fn patch_respects_if_match_and_clears_with_null() {
         .as_array()
         .expect("data")
         .iter()
-        .filter_map(|e| e["action"].as_str())
+        .filter_map(|e| e["type"].as_str())
         .collect();
     assert_eq!(
         actions,
-        [
-            "account.country_changed",
-            "account.updated",
-            "account.updated",
-            "account.created"
-        ]
+        ["account.updated", "account.updated", "account.created"]
     );
     assert_eq!(
         events.body["data"][0]["actor"]["role"],
         json!("billing_contact")
     );
-    assert_eq!(events.body["data"][0]["before"]["country"], json!("DE"));
-    assert_eq!(events.body["data"][0]["after"]["country"], json!("FR"));
+    assert_eq!(
+        events.body["data"][0]["data"]["previous_attributes"]["country"],
+        json!("DE")
+    );
+    assert_eq!(
+        events.body["data"][0]["data"]["object"]["country"],
+        json!("FR")
+    );
 }
 
 #[actix_web::test]
@@ -227,9 +228,14 @@ async fn admin_reassigns_the_representative_and_it_is_audited() {
     let events = app
         .get(&format!("/v1/accounts/{id}/events"), &app.admin())
         .await;
+    assert_eq!(events.body["data"][0]["type"], json!("account.updated"));
     assert_eq!(
-        events.body["data"][0]["action"],
-        json!("account.representative_changed")
+        events.body["data"][0]["data"]["previous_attributes"],
+        json!({"representative_id": "rep-1", "version": 1})
+    );
+    assert_eq!(
+        events.body["data"][0]["data"]["object"]["representative_id"],
+        json!("rep-2")
     );
     // Turning a corporate account with a representative into a self-service one is refused.
     app.patch(
@@ -367,12 +373,13 @@ async fn only_assigned_country_codes_are_accepted() {
 }
 
 #[actix_web::test]
-async fn a_country_change_is_audited_as_its_own_event() {
+async fn a_country_change_is_one_account_updated_event_with_the_old_country() {
     let app = TestApp::spawn().await;
     let id = app.create_account(account("DE", "EUR", None)).await;
     let path = format!("/v1/accounts/{id}");
     let contact = app.contact(id);
-    // A change that keeps the country writes the update event only.
+    // One event per change of the account (SPEC §14); the old country is in
+    // `previous_attributes`, so a VAT report finds country changes without diffing.
     app.patch(
         &path,
         &contact,
@@ -385,20 +392,23 @@ async fn a_country_change_is_audited_as_its_own_event() {
         .assert_status(200);
     let events = app.get(&format!("{path}/events"), &contact).await;
     let data = events.body["data"].as_array().expect("data");
-    let actions: Vec<&str> = data.iter().filter_map(|e| e["action"].as_str()).collect();
+    let actions: Vec<&str> = data.iter().filter_map(|e| e["type"].as_str()).collect();
     assert_eq!(
         actions,
-        [
-            "account.country_changed",
-            "account.updated",
-            "account.updated",
-            "account.created"
-        ]
+        ["account.updated", "account.updated", "account.created"]
     );
-    assert_eq!(data[0]["before"], json!({"country": "DE"}));
-    assert_eq!(data[0]["after"], json!({"country": "AT"}));
+    assert_eq!(
+        data[0]["data"]["previous_attributes"],
+        json!({"country": "DE", "version": 2})
+    );
+    assert_eq!(data[0]["data"]["object"]["country"], json!("AT"));
+    assert_eq!(data[0]["data"]["object"]["id"], json!(id));
     assert_eq!(data[0]["actor"]["role"], json!("billing_contact"));
-    assert_eq!(data[0]["subject_id"], json!(id));
+    // The first update changed the name only.
+    assert_eq!(
+        data[1]["data"]["previous_attributes"]["country"],
+        json!(null)
+    );
 }
 
 #[actix_web::test]

@@ -141,18 +141,36 @@ async fn upgrade_more_licences_and_annual_ten_days_into_the_month() {
         .await;
     assert_eq!(orders.body["data"][0]["id"], order.body["id"]);
     let events = app
-        .get(&format!("/v1/accounts/{account}/events?limit=3"), &contact)
+        .get(&format!("/v1/accounts/{account}/events?limit=5"), &contact)
         .await;
     let actions: Vec<&str> = events.body["data"]
         .as_array()
         .expect("data")
         .iter()
-        .filter_map(|e| e["action"].as_str())
+        .filter_map(|e| e["type"].as_str())
         .collect();
+    // One event per resource the checkout changed (SPEC §14), newest first.
     assert_eq!(
         actions,
-        ["order.placed", "subscription.changed", "cart.item_added"]
+        [
+            "invoice.paid",
+            "invoice.created",
+            "order.placed",
+            "subscription.updated",
+            "cart.item_added"
+        ]
     );
+    let data = &events.body["data"];
+    assert_eq!(data[2]["data"]["object"], order.body);
+    assert_eq!(data[2]["data"]["previous_attributes"], json!(null));
+    assert_eq!(data[1]["data"]["object"]["id"], order.body["invoice_id"]);
+    assert_eq!(
+        data[1]["data"]["object"]["total_due"],
+        order.body["total_due"]
+    );
+    assert_eq!(data[0]["data"]["object"]["status"], json!("paid"));
+    assert_eq!(data[3]["data"]["previous_attributes"]["quantity"], json!(5));
+    assert!(data[2]["idempotency_key"].is_string());
     assert_reconciled(&app).await;
 }
 
@@ -235,16 +253,19 @@ async fn contacts_cannot_downgrade_but_support_can_with_a_reason_and_credit_resu
     let account_view = app.get(&format!("/v1/accounts/{account}"), &contact).await;
     assert_eq!(account_view.body["credit_balance"], json!("36.67"));
     let events = app
-        .get(&format!("/v1/accounts/{account}/events?limit=1"), &contact)
+        .get(
+            &format!("/v1/accounts/{account}/events?type=order.placed&limit=1"),
+            &contact,
+        )
         .await;
-    assert_eq!(events.body["data"][0]["action"], json!("order.placed"));
+    assert_eq!(events.body["data"][0]["type"], json!("order.placed"));
     assert_eq!(
         events.body["data"][0]["reason"],
         json!("Customer asked by phone, ticket 4711")
     );
     assert_eq!(
         events.body["data"][0]["actor"],
-        json!({"sub": "support-1", "role": "support"})
+        json!({"type": "user", "sub": "support-1", "role": "support"})
     );
 
     // The credit pays the next order first: 2 more licences of standard, a new period from

@@ -226,7 +226,7 @@ async fn from_a_representatives_change_to_a_paid_invoice() {
         .as_array()
         .expect("data")
         .iter()
-        .filter_map(|e| e["action"].as_str())
+        .filter_map(|e| e["type"].as_str())
         .collect();
     for expected in [
         "quote.sent",
@@ -267,23 +267,26 @@ async fn a_representative_downgrades_with_a_reason_and_it_is_audited() {
     order.assert_status(201);
     assert_eq!(order.body["settlement"], json!("invoice"));
     let event = app
-        .get(&format!("/v1/accounts/{account}/events?limit=2"), &rep)
+        .get(
+            &format!("/v1/accounts/{account}/events?type=order.placed&type=subscription.*&limit=2"),
+            &rep,
+        )
         .await
         .body["data"]
         .clone();
-    assert_eq!(event[0]["action"], json!("order.placed"));
+    assert_eq!(event[0]["type"], json!("order.placed"));
     assert_eq!(
         event[0]["actor"],
-        json!({"sub": "rep-1", "role": "representative"})
+        json!({"type": "user", "sub": "rep-1", "role": "representative"})
     );
     assert_eq!(event[0]["reason"], json!("Contract renegotiated, CRM-88"));
-    assert_eq!(event[1]["action"], json!("subscription.changed"));
+    assert_eq!(event[1]["type"], json!("subscription.updated"));
     assert_eq!(
-        event[1]["before"]["plan_id"],
+        event[1]["data"]["previous_attributes"]["plan_id"],
         json!("00000000-0000-4000-8001-000000000002")
     );
     assert_eq!(
-        event[1]["after"]["plan_id"],
+        event[1]["data"]["object"]["plan_id"],
         json!("00000000-0000-4000-8001-000000000001")
     );
 }

@@ -156,6 +156,10 @@ impl TestApp {
             dunning_retry_days: billing_center::domain::dunning::DEFAULT_RETRY_DAYS
                 .to_vec()
                 .into(),
+            webhook_urls: billing_center::services::webhooks::url_rules::UrlPolicy {
+                allow_http: true,
+                allow_private: true,
+            },
         };
         let service = rc_service(test::init_service(build_app(state.clone())).await);
         let minter = JwtVerifier::from_settings(&hs256_settings()).expect("minter");

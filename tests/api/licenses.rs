@@ -148,7 +148,7 @@ async fn assign_up_to_the_quantity_and_not_one_more() {
         .as_array()
         .expect("data")
         .iter()
-        .filter_map(|e| e["action"].as_str())
+        .filter_map(|e| e["type"].as_str())
         .collect();
     assert_eq!(
         actions,

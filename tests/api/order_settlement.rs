@@ -261,7 +261,7 @@ async fn a_paid_order_that_breaks_a_rule_is_voided_before_its_refund() {
             .as_array()
             .expect("events")
             .iter()
-            .any(|e| e["action"] == json!("order.voided"))
+            .any(|e| e["type"] == json!("order.voided"))
     );
     assert_reconciled(&app).await;
 }

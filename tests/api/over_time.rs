@@ -69,7 +69,7 @@ impl TestApp {
             .as_array()
             .expect("data")
             .iter()
-            .filter(|e| e["action"] == action)
+            .filter(|e| e["type"] == action)
             .cloned()
             .collect()
     }

@@ -87,7 +87,7 @@ async fn a_payment_retried_with_its_key_is_recorded_once() {
         .as_array()
         .expect("data")
         .iter()
-        .filter(|e| e["action"] == json!("invoice.payment_recorded"))
+        .filter(|e| e["type"] == json!("invoice.payment_recorded"))
         .count();
     assert_eq!(recorded, 1);
     assert_reconciled(&app).await;

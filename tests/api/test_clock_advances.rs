@@ -98,7 +98,7 @@ async fn fourteen_months_in_one_advance_renew_fourteen_times_on_the_clocks_days(
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["action"] == "subscription.renewed")
+        .filter(|e| e["type"] == "subscription.renewed")
         .map(|e| e["created_at"].as_str().unwrap())
         .collect();
     renewed.sort_unstable();
@@ -221,7 +221,7 @@ async fn a_trial_on_a_clock_warns_then_expires_on_its_days() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|e| e["action"] == action)
+            .filter(|e| e["type"] == action)
             .map(|e| e["created_at"].as_str().unwrap().to_owned())
             .collect()
     };

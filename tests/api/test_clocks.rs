@@ -143,7 +143,7 @@ async fn the_clocks_accounts_answer_409_while_it_advances_and_its_time_after() {
     let events = app
         .get(&format!("/v1/accounts/{account}/events"), &app.admin())
         .await;
-    assert_eq!(events.body["data"][0]["action"], "account.updated");
+    assert_eq!(events.body["data"][0]["type"], "account.updated");
     assert_eq!(events.body["data"][0]["created_at"], "2027-05-20T00:00:00Z");
 }
 
@@ -275,7 +275,7 @@ async fn deleting_a_clock_deletes_its_accounts_and_nothing_else() {
         .sql_rows(&format!(
             "SELECT (SELECT count(*) FROM subscriptions WHERE account_id = '{account}') AS subs, \
                     (SELECT count(*) FROM invoices WHERE account_id = '{account}') AS invoices, \
-                    (SELECT count(*) FROM audit_events WHERE account_id = '{account}') AS events, \
+                    (SELECT count(*) FROM events WHERE account_id = '{account}') AS events, \
                     (SELECT count(*) FROM jobs WHERE test_clock_id = '{clock}') AS jobs"
         ))
         .await;
@@ -300,6 +300,8 @@ async fn a_change_that_read_the_clock_before_an_advance_is_refused_not_misdated(
             account_id: None,
         },
         request_id: "late-request".into(),
+        idempotency_key: None,
+        system: false,
         now: instant("2027-05-10T00:00:00Z"),
     };
     // … then the clock moved on before its transaction began.

@@ -80,7 +80,7 @@ async fn users_are_created_listed_and_deleted() {
         .as_array()
         .expect("data")
         .iter()
-        .filter_map(|e| e["action"].as_str())
+        .filter_map(|e| e["type"].as_str())
         .collect();
     assert_eq!(actions, ["user.deleted", "user.created", "account.created"]);
 }

@@ -8,9 +8,10 @@ use crate::AppState;
 use crate::auth::Role;
 use crate::db::models::{Account, NewAccount};
 use crate::db::schema::accounts;
+use crate::domain::event::EventType;
 use crate::error::{ApiError, ApiResult};
 use crate::services::Caller;
-use crate::services::audit::{self, Event, snapshot};
+use crate::services::audit::{self, Event};
 use crate::services::idempotency::{self, Outcome};
 use crate::services::test_clocks;
 
@@ -96,11 +97,11 @@ pub async fn create(
             caller,
             Event {
                 account_id: Some(account.id),
-                action: "account.created",
+                event_type: EventType::AccountCreated,
                 subject_type: "account",
                 subject_id: Some(account.id),
                 before: None,
-                after: snapshot(&account),
+                after: super::view::object(&account),
                 reason: None,
             },
         )

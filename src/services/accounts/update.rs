@@ -9,11 +9,12 @@ use crate::auth::Role;
 use crate::db::models::Account;
 use crate::db::schema::accounts;
 use crate::domain::account::AccountKind;
+use crate::domain::event::EventType;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::payments::AttachError;
 use crate::services::Caller;
 use crate::services::access::{account_in_reach, account_in_reach_for_update};
-use crate::services::audit::{self, Event, snapshot};
+use crate::services::audit::{self, Event};
 
 use super::{
     AccountData, AddressInput, PatchAccount, PaymentMethodInput, validate, version_mismatch,
@@ -116,43 +117,20 @@ pub async fn patch(
             .returning(Account::as_returning())
             .get_result(conn)
             .await?;
-        let action = if before.representative_id != after.representative_id {
-            "account.representative_changed"
-        } else {
-            "account.updated"
-        };
         audit::record(
             conn,
             caller,
             Event {
                 account_id: Some(account_id),
-                action,
+                event_type: EventType::AccountUpdated,
                 subject_type: "account",
                 subject_id: Some(account_id),
-                before: snapshot(&before),
-                after: snapshot(&after),
+                before: super::view::object(&before),
+                after: super::view::object(&after),
                 reason: None,
             },
         )
         .await?;
-        // The country decides the tax: its change is an event of its own that a reviewer
-        // (or a VAT report) can find without diffing every update.
-        if before.country != after.country {
-            audit::record(
-                conn,
-                caller,
-                Event {
-                    account_id: Some(account_id),
-                    action: "account.country_changed",
-                    subject_type: "account",
-                    subject_id: Some(account_id),
-                    before: Some(serde_json::json!({"country": before.country})),
-                    after: Some(serde_json::json!({"country": after.country})),
-                    reason: None,
-                },
-            )
-            .await?;
-        }
         Ok(after)
     })
     .await
@@ -217,11 +195,11 @@ pub async fn set_payment_method(
             caller,
             Event {
                 account_id: Some(account_id),
-                action: "account.payment_method_set",
+                event_type: EventType::AccountUpdated,
                 subject_type: "account",
                 subject_id: Some(account_id),
-                before: snapshot(&card_summary(&before)),
-                after: snapshot(&card_summary(&after)),
+                before: super::view::object(&before),
+                after: super::view::object(&after),
                 reason: None,
             },
         )
@@ -232,13 +210,4 @@ pub async fn set_payment_method(
         Ok(after)
     })
     .await
-}
-
-fn card_summary(account: &Account) -> serde_json::Value {
-    serde_json::json!({
-        "brand": account.card_brand,
-        "last4": account.card_last4,
-        "exp_month": account.card_exp_month,
-        "exp_year": account.card_exp_year,
-    })
 }

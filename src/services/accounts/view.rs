@@ -130,3 +130,10 @@ impl TryFrom<Account> for AccountView {
         })
     }
 }
+
+/// The account as the API shows it, for an event's `data.object`.
+pub fn object(account: &Account) -> Option<serde_json::Value> {
+    AccountView::try_from(account.clone())
+        .ok()
+        .and_then(|view| crate::services::audit::snapshot(&view))
+}

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::db::models::{Account, Cart, CartItem, Subscription};
 use crate::db::schema::{cart_items, carts, subscriptions};
+use crate::domain::event::EventType;
 use crate::domain::order::{CartStatus, ItemKind};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::services::Caller;
@@ -229,10 +230,10 @@ pub async fn add_item(
             caller,
             Event {
                 account_id: Some(account_id),
-                action: if replaced.is_some() {
-                    "cart.item_replaced"
+                event_type: if replaced.is_some() {
+                    EventType::CartItemReplaced
                 } else {
-                    "cart.item_added"
+                    EventType::CartItemAdded
                 },
                 subject_type: "cart",
                 subject_id: Some(cart.id),
@@ -313,7 +314,7 @@ pub async fn patch_item(
             caller,
             Event {
                 account_id: Some(account_id),
-                action: "cart.item_changed",
+                event_type: EventType::CartItemChanged,
                 subject_type: "cart",
                 subject_id: Some(cart.id),
                 before: snapshot(&before),
@@ -348,7 +349,7 @@ pub async fn delete_item(
             caller,
             Event {
                 account_id: Some(account_id),
-                action: "cart.item_removed",
+                event_type: EventType::CartItemRemoved,
                 subject_type: "cart",
                 subject_id: Some(cart.id),
                 before: snapshot(&item),

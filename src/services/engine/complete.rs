@@ -13,6 +13,7 @@ use crate::db::schema::{accounts, carts, orders};
 use crate::domain::order::CartStatus;
 use crate::domain::order::OrderStatus;
 use crate::error::{ApiResult, internal_error};
+use crate::services::checkout_summary::LineView;
 use crate::services::idempotency;
 use crate::services::orders::{ItemWithChildren, build_order_view};
 
@@ -58,12 +59,14 @@ pub async fn respond(
     completed: &Order,
     invoice_id: Uuid,
     items: Vec<ItemWithChildren>,
-) -> ApiResult<serde_json::Value> {
+) -> ApiResult<(serde_json::Value, Vec<LineView>)> {
     let view = build_order_view(&engine.catalog, completed.clone(), Some(invoice_id), items)?;
+    // The invoice's lines are the order's, item by item.
+    let lines: Vec<LineView> = view.items.iter().flat_map(|i| i.lines.clone()).collect();
     let body = serde_json::to_value(&view).map_err(|e| internal_error("order view", &e))?;
     if completed.renews_subscription_id.is_some() {
         // Placed by a job, answered to no one: nothing to replay.
-        return Ok(body);
+        return Ok((body, lines));
     }
     idempotency::complete(
         conn,
@@ -74,7 +77,7 @@ pub async fn respond(
         engine.clock.now(),
     )
     .await?;
-    Ok(body)
+    Ok((body, lines))
 }
 
 /// The response a completed order stored under its key.

@@ -1,64 +1,86 @@
-//! Step 7, **events**: the audit trail of a placed order, in its transaction — one event per
-//! subscription it changed, then the order itself.
+//! Step 7, **events**: what a placed order changed, in its transaction (SPEC §14) — one event
+//! per subscription it changed, then `order.placed`, `invoice.created` and, for an invoice
+//! paid at once, `invoice.paid`. Each carries the resource as the API shows it.
 
 use diesel_async::AsyncPgConnection;
 
 use super::apply::Change;
 use crate::db::models::{Invoice, Order};
-use crate::domain::order::ItemKind;
-use crate::domain::subscription::SubscriptionStatus;
+use crate::domain::event::EventType;
+use crate::domain::order::{InvoiceStatus, ItemKind};
 use crate::error::ApiResult;
 use crate::services::Caller;
 use crate::services::audit::{self, Event, snapshot};
+use crate::services::checkout_summary::LineView;
+use crate::services::orders::build_invoice_view;
+
+/// The order's view (its response) and its invoice with the invoice's lines.
+pub struct Documents<'a> {
+    pub order: &'a serde_json::Value,
+    pub invoice: Invoice,
+    pub lines: Vec<LineView>,
+}
 
 pub async fn order_placed(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     order: &Order,
     changes: &[Change],
-    invoice: &Invoice,
+    documents: Documents<'_>,
 ) -> ApiResult<()> {
     let mut events: Vec<Event<'_>> = changes
         .iter()
-        .map(|change| {
-            let was_active = change
-                .before
-                .as_ref()
-                .is_some_and(|s| s.status == SubscriptionStatus::Active);
-            Event {
-                account_id: Some(order.account_id),
-                action: if change.kind == ItemKind::Renewal {
-                    "subscription.renewed"
-                } else if change.kind == ItemKind::Cancel {
-                    "subscription.canceled"
-                } else if was_active {
-                    "subscription.changed"
-                } else {
-                    "subscription.subscribed"
-                },
-                subject_type: "subscription",
-                subject_id: Some(change.after.id),
-                before: change.before.as_ref().and_then(snapshot),
-                after: snapshot(&change.after),
-                reason: order.reason.as_deref(),
-            }
+        .map(|change| Event {
+            account_id: Some(order.account_id),
+            event_type: match (change.kind, &change.before) {
+                (ItemKind::Renewal, _) => EventType::SubscriptionRenewed,
+                (ItemKind::Cancel, _) => EventType::SubscriptionCanceled,
+                (_, None) => EventType::SubscriptionCreated,
+                (_, Some(_)) => EventType::SubscriptionUpdated,
+            },
+            subject_type: "subscription",
+            subject_id: Some(change.after.id),
+            before: change.before.as_ref().and_then(snapshot),
+            after: snapshot(&change.after),
+            reason: order.reason.as_deref(),
         })
         .collect();
     events.push(Event {
         account_id: Some(order.account_id),
-        action: "order.placed",
+        event_type: EventType::OrderPlaced,
         subject_type: "order",
         subject_id: Some(order.id),
         before: None,
-        after: Some(serde_json::json!({
-            "number": order.number,
-            "total_due": order.total_due,
-            "settlement": order.settlement,
-            "invoice_id": invoice.id,
-            "po_number": order.po_number,
-        })),
+        after: Some(documents.order.clone()),
         reason: order.reason.as_deref(),
     });
+    let paid = documents.invoice.status == InvoiceStatus::Paid;
+    let invoice_id = documents.invoice.id;
+    let invoice = snapshot(&build_invoice_view(
+        documents.invoice,
+        documents.lines,
+        Vec::new(),
+    ));
+    events.push(Event {
+        account_id: Some(order.account_id),
+        event_type: EventType::InvoiceCreated,
+        subject_type: "invoice",
+        subject_id: Some(invoice_id),
+        before: None,
+        after: invoice.clone(),
+        reason: None,
+    });
+    if paid {
+        events.push(Event {
+            account_id: Some(order.account_id),
+            event_type: EventType::InvoicePaid,
+            subject_type: "invoice",
+            subject_id: Some(invoice_id),
+            before: None,
+            after: invoice,
+            reason: None,
+        });
+    }
     // One statement for all of them; ids are time-ordered, so the trail reads in this order.
     audit::record_all(conn, caller, events).await
 }

@@ -239,9 +239,22 @@ async fn finalise(
     let applied = apply::apply(engine, conn, account, &order, items, assisting).await?;
     let completed = complete::complete(engine, conn, order, charge_id).await?;
     let invoice = invoice::issue(engine, conn, account, &completed).await?;
-    let body = complete::respond(engine, conn, &completed, invoice.id, applied.items).await?;
-    events::order_placed(conn, caller, &completed, &applied.changes, &invoice).await?;
-    Ok((body, invoice.id))
+    let (body, lines) =
+        complete::respond(engine, conn, &completed, invoice.id, applied.items).await?;
+    let invoice_id = invoice.id;
+    events::order_placed(
+        conn,
+        caller,
+        &completed,
+        &applied.changes,
+        events::Documents {
+            order: &body,
+            invoice,
+            lines,
+        },
+    )
+    .await?;
+    Ok((body, invoice_id))
 }
 
 /// Whether the order's placer acted on the customer's behalf (may downgrade): a fact of the

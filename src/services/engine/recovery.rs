@@ -72,6 +72,8 @@ pub async fn recover_pending_orders(engine: &Engine) -> ApiResult<usize> {
                 account_id: role.is_contact().then_some(account_id),
             },
             request_id: format!("recovery-{}", Uuid::new_v4()),
+            idempotency_key: None,
+            system: false,
             now,
         };
         let order: Order = orders::table

@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 use super::{Engine, Settlement};
 use crate::db::models::{Account, Order};
 use crate::db::schema::{accounts, carts, order_items, orders, subscriptions};
+use crate::domain::event::EventType;
 use crate::domain::order::{CartStatus, OrderStatus};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::payments::{Charge, ChargeError};
@@ -96,7 +97,7 @@ pub async fn abandon(
         caller,
         Event {
             account_id: Some(order.account_id),
-            action: "order.payment_declined",
+            event_type: EventType::OrderPaymentFailed,
             subject_type: "order",
             subject_id: Some(order.id),
             before: snapshot(order),
@@ -142,7 +143,7 @@ pub async fn void_and_refund(
             caller,
             Event {
                 account_id: Some(order.account_id),
-                action: "order.voided",
+                event_type: EventType::OrderVoided,
                 subject_type: "order",
                 subject_id: Some(order.id),
                 before: snapshot(&order),

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::{Job, JobKind, succeed};
 use crate::db::models::Subscription;
 use crate::db::schema::{caller_idempotency_keys, idempotency_keys, jobs, subscriptions};
+use crate::domain::event::EventType;
 use crate::domain::job::JobStatus;
 use crate::domain::subscription::{CancellationReason, SubscriptionStatus};
 use crate::error::{ApiError, ApiResult, internal_error};
@@ -63,7 +64,7 @@ pub async fn run(
                         &caller,
                         vec![Event {
                             account_id: Some(subscription.account_id),
-                            action: "subscription.trial_will_end",
+                            event_type: EventType::SubscriptionTrialWillEnd,
                             subject_type: "subscription",
                             subject_id: Some(subscription.id),
                             before: None,
@@ -114,7 +115,7 @@ pub async fn run(
                             &caller,
                             vec![Event {
                                 account_id: Some(expired.account_id),
-                                action: "subscription.trial_expired",
+                                event_type: EventType::SubscriptionTrialExpired,
                                 subject_type: "subscription",
                                 subject_id: Some(expired.id),
                                 before: Some(json!({"status": SubscriptionStatus::Trialing})),

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::db::models::{LicenseAssignment, Subscription};
 use crate::db::schema::{license_assignments, subscriptions, users};
+use crate::domain::event::EventType;
 use crate::error::{ApiError, ApiResult, FieldError, violated_constraint};
 use crate::services::Caller;
 use crate::services::audit::{self, Event};
@@ -198,7 +199,7 @@ pub async fn bulk(
             caller,
             Event {
                 account_id: Some(account_id),
-                action: "license.bulk_changed",
+                event_type: EventType::LicenseAssigned,
                 subject_type: "subscription",
                 subject_id: Some(subscription_id),
                 before: Some(

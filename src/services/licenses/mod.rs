@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::db::models::{LicenseAssignment, Subscription, User};
 use crate::db::schema::{license_assignments, subscriptions, users};
+use crate::domain::event::EventType;
 use crate::domain::subscription::{SubscriptionStatus, effective_status};
 use crate::error::{ApiError, ApiResult, ErrorCode, violated_constraint};
 use crate::pagination::{ListParams, unknown_cursor};
@@ -177,7 +178,7 @@ pub async fn assign(
             caller,
             Event {
                 account_id: Some(account_id),
-                action: "license.assigned",
+                event_type: EventType::LicenseAssigned,
                 subject_type: "subscription",
                 subject_id: Some(subscription_id),
                 before: None,
@@ -212,7 +213,7 @@ pub async fn unassign(
                 caller,
                 Event {
                     account_id: Some(account_id),
-                    action: "license.unassigned",
+                    event_type: EventType::LicenseUnassigned,
                     subject_type: "subscription",
                     subject_id: Some(subscription_id),
                     before: Some(serde_json::json!({"user_id": user_id, "email": user.email})),

@@ -117,35 +117,48 @@ async fn invoice_views(
     }
     Ok(invoices
         .into_iter()
-        .map(|invoice| InvoiceView {
-            lines: lines.remove(&invoice.order_id).unwrap_or_default(),
-            payments: payments.remove(&invoice.id).unwrap_or_default(),
-            id: invoice.id,
-            number: invoice.number,
-            order_id: invoice.order_id,
-            status: invoice.status,
-            currency: invoice.currency,
-            subtotal: invoice.subtotal,
-            tax_rate: invoice.tax_rate.normalize(),
-            tax: invoice.tax,
-            reverse_charge: invoice.reverse_charge,
-            credit_applied: invoice.credit_applied,
-            credit_created: invoice.credit_created,
-            total_due: invoice.total_due,
-            amount_paid: invoice.amount_paid,
-            issued_on: invoice.issued_on,
-            due_on: invoice.due_on,
-            po_number: invoice.po_number,
-            paid_at: invoice.paid_at,
-            collected_by_card: invoice.collected_by_card,
-            attempt_count: invoice.attempt_count,
-            next_payment_attempt: invoice.next_payment_attempt,
-            last_payment_error: invoice
-                .last_payment_error
-                .and_then(|error| serde_json::from_value(error).ok()),
-            created_at: invoice.created_at,
+        .map(|invoice| {
+            let invoice_lines = lines.remove(&invoice.order_id).unwrap_or_default();
+            let invoice_payments = payments.remove(&invoice.id).unwrap_or_default();
+            build_invoice_view(invoice, invoice_lines, invoice_payments)
         })
         .collect())
+}
+
+/// The view of one invoice from its row, its lines and its payments (pure: no queries).
+pub fn build_invoice_view(
+    invoice: Invoice,
+    lines: Vec<LineView>,
+    payments: Vec<PaymentView>,
+) -> InvoiceView {
+    InvoiceView {
+        lines,
+        payments,
+        id: invoice.id,
+        number: invoice.number,
+        order_id: invoice.order_id,
+        status: invoice.status,
+        currency: invoice.currency,
+        subtotal: invoice.subtotal,
+        tax_rate: invoice.tax_rate.normalize(),
+        tax: invoice.tax,
+        reverse_charge: invoice.reverse_charge,
+        credit_applied: invoice.credit_applied,
+        credit_created: invoice.credit_created,
+        total_due: invoice.total_due,
+        amount_paid: invoice.amount_paid,
+        issued_on: invoice.issued_on,
+        due_on: invoice.due_on,
+        po_number: invoice.po_number,
+        paid_at: invoice.paid_at,
+        collected_by_card: invoice.collected_by_card,
+        attempt_count: invoice.attempt_count,
+        next_payment_attempt: invoice.next_payment_attempt,
+        last_payment_error: invoice
+            .last_payment_error
+            .and_then(|error| serde_json::from_value(error).ok()),
+        created_at: invoice.created_at,
+    }
 }
 
 pub async fn invoice_view(

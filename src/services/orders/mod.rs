@@ -25,7 +25,9 @@ use crate::services::checkout_summary::LineView;
 
 mod invoice_views;
 
-pub use invoice_views::{InvoiceView, get_invoice, invoice_view, list_invoices};
+pub use invoice_views::{
+    InvoiceView, build_invoice_view, get_invoice, invoice_view, list_invoices,
+};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OrderItemView {

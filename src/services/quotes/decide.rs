@@ -9,6 +9,7 @@ use crate::AppState;
 use crate::auth::Role;
 use crate::db::models::Quote;
 use crate::db::schema::quotes;
+use crate::domain::event::EventType;
 use crate::domain::order::QuoteStatus;
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
 use crate::services::Caller;
@@ -137,7 +138,7 @@ pub async fn accept(
             caller,
             Event {
                 account_id: Some(account_id),
-                action: "quote.accepted",
+                event_type: EventType::QuoteAccepted,
                 subject_type: "quote",
                 subject_id: Some(quote_id),
                 before: Some(serde_json::json!({"status": "sent"})),
@@ -208,10 +209,10 @@ pub async fn decide(
             caller,
             Event {
                 account_id: Some(account_id),
-                action: if withdraw {
-                    "quote.withdrawn"
+                event_type: if withdraw {
+                    EventType::QuoteWithdrawn
                 } else {
-                    "quote.rejected"
+                    EventType::QuoteRejected
                 },
                 subject_type: "quote",
                 subject_id: Some(quote_id),

@@ -9,6 +9,7 @@ use crate::AppState;
 use crate::auth::Role;
 use crate::db::models::Quote;
 use crate::db::schema::{cart_items, carts, quotes};
+use crate::domain::event::EventType;
 use crate::domain::order::CartStatus;
 use crate::domain::order::QuoteStatus;
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
@@ -110,7 +111,7 @@ pub async fn create(
             .await?;
         audit::record(conn, caller, Event {
             account_id: Some(account_id),
-            action: "quote.sent",
+            event_type: EventType::QuoteSent,
             subject_type: "quote",
             subject_id: Some(quote.id),
             before: None,

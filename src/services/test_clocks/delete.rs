@@ -27,7 +27,7 @@ const DELETES: [&str; 15] = [
     "DELETE FROM jobs WHERE subject_id IN (SELECT s.id FROM subscriptions s JOIN accounts a ON a.id = s.account_id WHERE a.test_clock_id = $1)",
     "DELETE FROM subscriptions WHERE account_id IN (SELECT id FROM accounts WHERE test_clock_id = $1)",
     "DELETE FROM users WHERE account_id IN (SELECT id FROM accounts WHERE test_clock_id = $1)",
-    "DELETE FROM audit_events WHERE account_id IN (SELECT id FROM accounts WHERE test_clock_id = $1)",
+    "DELETE FROM events WHERE account_id IN (SELECT id FROM accounts WHERE test_clock_id = $1)",
     "DELETE FROM idempotency_keys WHERE account_id IN (SELECT id FROM accounts WHERE test_clock_id = $1)",
     "DELETE FROM accounts WHERE test_clock_id = $1",
     "DELETE FROM jobs WHERE kind = 'advance_test_clock' AND subject_id = $1",
