@@ -8,13 +8,14 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::db::models::{Account, Subscription};
 use crate::db::schema::{license_assignments, subscriptions};
+use crate::domain::account::AccountKind;
+use crate::domain::catalog::Catalog;
 use crate::domain::event::EventType;
 use crate::domain::order::ItemKind;
 use crate::domain::period::Period;
@@ -24,10 +25,11 @@ use crate::domain::tax::tax_treatment;
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
 use crate::services::Caller;
 use crate::services::access::subscription_in_reach_for_update;
-use crate::services::audit::{self, Event, snapshot};
+use crate::services::audit::{self, Event};
 use crate::services::engine::{
     self, DraftItem, Engine, OrderDraft, OrderSource, Placed, Placement,
 };
+use crate::services::subscription_view;
 use crate::services::subscriptions::{SubscriptionDetail, detail};
 
 /// Body of `POST …/subscriptions/{subscription_id}/cancel`.
@@ -97,14 +99,32 @@ pub async fn cancel(
                     let end = subscription.current_period_end.ok_or_else(|| {
                         internal_error("billed without a period", &subscription.id)
                     })?;
-                    schedule(conn, caller, subscription, end, reason.as_deref()).await
+                    schedule(
+                        conn,
+                        &engine.catalog,
+                        kind,
+                        caller,
+                        subscription,
+                        end,
+                        reason.as_deref(),
+                    )
+                    .await
                 }
                 (true, SubscriptionStatus::Trialing) => {
                     let last_day = subscription
                         .trial_ends_on
                         .ok_or_else(|| internal_error("trial without an end", &subscription.id))?;
                     let end = last_day + Duration::days(1);
-                    schedule(conn, caller, subscription, end, reason.as_deref()).await
+                    schedule(
+                        conn,
+                        &engine.catalog,
+                        kind,
+                        caller,
+                        subscription,
+                        end,
+                        reason.as_deref(),
+                    )
+                    .await
                 }
                 (false, SubscriptionStatus::Active | SubscriptionStatus::PastDue) => {
                     // Its period has ended and the renewal has not run yet (it is due at
@@ -140,7 +160,7 @@ pub async fn cancel(
                         caller.now,
                     )
                     .await?;
-                    canceled_event(conn, caller, &before, &ended).await?;
+                    canceled_event(conn, &engine.catalog, caller, &before, &ended).await?;
                     Ok(ended)
                 }
             }?;
@@ -188,7 +208,15 @@ pub async fn reactivate(
             audit::record(
                 conn,
                 caller,
-                subscription_event(EventType::SubscriptionReactivated, &before, &after, None),
+                subscription_event(
+                    &state.catalog.get(),
+                    kind,
+                    caller.today(),
+                    EventType::SubscriptionReactivated,
+                    &before,
+                    &after,
+                    None,
+                )?,
             )
             .await?;
             Ok((kind, after))
@@ -214,6 +242,8 @@ async fn reload(conn: &mut AsyncPgConnection, id: Uuid) -> ApiResult<Subscriptio
 
 async fn schedule(
     conn: &mut AsyncPgConnection,
+    catalog: &Catalog,
+    kind: AccountKind,
     caller: &Caller,
     subscription: Subscription,
     cancel_at: NaiveDate,
@@ -234,11 +264,14 @@ async fn schedule(
         conn,
         caller,
         subscription_event(
+            catalog,
+            kind,
+            caller.today(),
             EventType::SubscriptionCancellationScheduled,
             &subscription,
             &after,
             reason,
-        ),
+        )?,
     )
     .await?;
     Ok(after)
@@ -364,40 +397,40 @@ pub async fn end_now(
 /// `subscription.canceled` for a subscription ended outside an order.
 pub async fn canceled_event(
     conn: &mut AsyncPgConnection,
+    catalog: &Catalog,
     caller: &Caller,
     before: &Subscription,
     after: &Subscription,
 ) -> ApiResult<()> {
-    audit::record(
-        conn,
-        caller,
-        subscription_event(
-            EventType::SubscriptionCanceled,
-            before,
-            after,
-            after.cancellation_comment.as_deref(),
-        ),
-    )
-    .await
+    let kind = subscription_view::account_kind(conn, after.account_id).await?;
+    let event = subscription_event(
+        catalog,
+        kind,
+        caller.today(),
+        EventType::SubscriptionCanceled,
+        before,
+        after,
+        after.cancellation_comment.as_deref(),
+    )?;
+    audit::record(conn, caller, event).await
 }
 
 fn subscription_event<'a>(
+    catalog: &Catalog,
+    kind: AccountKind,
+    today: NaiveDate,
     event_type: EventType,
     before: &Subscription,
     after: &Subscription,
     reason: Option<&'a str>,
-) -> Event<'a> {
-    Event {
+) -> ApiResult<Event<'a>> {
+    Ok(Event {
         account_id: Some(after.account_id),
         event_type,
         subject_type: "subscription",
         subject_id: Some(after.id),
-        before: Some(json!({
-            "status": before.status,
-            "cancel_at_period_end": before.cancel_at_period_end,
-            "cancel_at": before.cancel_at,
-        })),
-        after: snapshot(after),
+        before: subscription_view::object(catalog, kind, before, today)?,
+        after: subscription_view::object(catalog, kind, after, today)?,
         reason,
-    }
+    })
 }

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::db::models::{Invoice, Subscription};
 use crate::db::schema::{accounts, invoices, orders, subscriptions};
+use crate::domain::catalog::Catalog;
 use crate::domain::dunning;
 use crate::domain::event::EventType;
 use crate::domain::order::InvoiceStatus;
@@ -26,7 +27,11 @@ use crate::error::ApiResult;
 use crate::payments::ChargeError;
 use crate::services::Caller;
 use crate::services::audit::{self, Event};
+use crate::services::checkout_summary::LineView;
 use crate::services::engine::Engine;
+use crate::services::invoice_payments::PaymentView;
+use crate::services::orders::{build_invoice_view, invoice_view};
+use crate::services::subscription_view;
 
 /// How an attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +57,33 @@ pub async fn collect(
     caller: &Caller,
     invoice_id: Uuid,
     explicit: bool,
+) -> ApiResult<Collected> {
+    attempt(engine, conn, caller, invoice_id, explicit, None).await
+}
+
+/// Collects an invoice just issued, whose lines are known (`None`: read them) and which has
+/// no payments yet: a renewal's.
+pub async fn collect_new(
+    engine: &Engine,
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    invoice_id: Uuid,
+    lines: Option<Vec<LineView>>,
+) -> ApiResult<Collected> {
+    let parts = lines.map(|lines| InvoiceParts {
+        lines,
+        payments: Vec::new(),
+    });
+    attempt(engine, conn, caller, invoice_id, false, parts).await
+}
+
+async fn attempt(
+    engine: &Engine,
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    invoice_id: Uuid,
+    explicit: bool,
+    parts: Option<InvoiceParts>,
 ) -> ApiResult<Collected> {
     // The invoice, the card on file, and the subscription the invoice renews as it stands.
     let (invoice, card, renews, renews_status): (
@@ -141,14 +173,15 @@ pub async fn collect(
                 if let (Some(subscription_id), Some(SubscriptionStatus::PastDue)) =
                     (renews, renews_status)
                 {
-                    back_to_active_if_settled(conn, caller, subscription_id).await?;
+                    back_to_active_if_settled(conn, &engine.catalog, caller, subscription_id)
+                        .await?;
                 }
                 record(
                     conn,
                     caller,
-                    &current,
+                    (&invoice, &current),
                     EventType::InvoicePaid,
-                    json!({"charge_id": charge.charge_id, "attempt": attempt}),
+                    parts,
                 )
                 .await?;
                 Ok(Collected::Paid)
@@ -182,10 +215,9 @@ pub async fn collect(
                 record(
                     conn,
                     caller,
-                    &current,
+                    (&invoice, &current),
                     EventType::InvoicePaymentFailed,
-                    json!({"attempt": attempt, "last_payment_error": error,
-                           "next_payment_attempt": current.next_payment_attempt}),
+                    parts,
                 )
                 .await?;
                 // Only a card-collected renewal is dunned; a corporate invoice paid by card
@@ -194,13 +226,14 @@ pub async fn collect(
                     if schedule.is_some_and(|s| s.give_up) {
                         crate::services::dunning::give_up(
                             conn,
+                            &engine.catalog,
                             caller,
                             &current,
                             Some(subscription_id),
                         )
                         .await?;
                     } else {
-                        mark_past_due(conn, caller, subscription_id).await?;
+                        mark_past_due(conn, &engine.catalog, caller, subscription_id).await?;
                     }
                 }
                 Ok(Collected::Refused {
@@ -216,6 +249,7 @@ pub async fn collect(
 /// open and collected by card (dunning), or open past its due date (corporate terms).
 pub async fn back_to_active_if_settled(
     conn: &mut AsyncPgConnection,
+    catalog: &Catalog,
     caller: &Caller,
     subscription_id: Uuid,
 ) -> ApiResult<()> {
@@ -242,11 +276,18 @@ pub async fn back_to_active_if_settled(
         .await
         .optional()?;
     if let Some(active) = active {
+        // The update changed its status and version only.
+        let before = Subscription {
+            status: SubscriptionStatus::PastDue,
+            version: active.version - 1,
+            ..active.clone()
+        };
         subscription_event(
             conn,
+            catalog,
             caller,
+            &before,
             &active,
-            SubscriptionStatus::PastDue,
             EventType::SubscriptionUpdated,
         )
         .await?;
@@ -257,6 +298,7 @@ pub async fn back_to_active_if_settled(
 /// An active subscription whose renewal is unpaid becomes `past_due`, with its event.
 pub async fn mark_past_due(
     conn: &mut AsyncPgConnection,
+    catalog: &Catalog,
     caller: &Caller,
     subscription_id: Uuid,
 ) -> ApiResult<()> {
@@ -272,11 +314,18 @@ pub async fn mark_past_due(
         .await
         .optional()?;
     if let Some(past_due) = past_due {
+        // The update changed its status and version only.
+        let before = Subscription {
+            status: SubscriptionStatus::Active,
+            version: past_due.version - 1,
+            ..past_due.clone()
+        };
         subscription_event(
             conn,
+            catalog,
             caller,
+            &before,
             &past_due,
-            SubscriptionStatus::Active,
             EventType::SubscriptionPastDue,
         )
         .await?;
@@ -286,11 +335,14 @@ pub async fn mark_past_due(
 
 async fn subscription_event(
     conn: &mut AsyncPgConnection,
+    catalog: &Catalog,
     caller: &Caller,
+    before: &Subscription,
     after: &Subscription,
-    was: SubscriptionStatus,
     event_type: EventType,
 ) -> ApiResult<()> {
+    let (before, after_object) =
+        subscription_view::before_and_after(conn, catalog, before, after, caller.today()).await?;
     audit::record(
         conn,
         caller,
@@ -299,8 +351,8 @@ async fn subscription_event(
             event_type,
             subject_type: "subscription",
             subject_id: Some(after.id),
-            before: Some(json!({"status": was})),
-            after: audit::snapshot(after),
+            before,
+            after: after_object,
             reason: None,
         },
     )
@@ -319,29 +371,46 @@ fn refusal_message(code: &str) -> &'static str {
     }
 }
 
+/// An invoice's lines and payments: with its row, its view.
+pub struct InvoiceParts {
+    pub lines: Vec<LineView>,
+    pub payments: Vec<PaymentView>,
+}
+
+/// An invoice event, with the invoice as the API shows it before and after the change. Its
+/// lines and payments are read unless given (`parts`).
 pub async fn record(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
-    invoice: &Invoice,
+    (before, after): (&Invoice, &Invoice),
     event_type: EventType,
-    after: serde_json::Value,
+    parts: Option<InvoiceParts>,
 ) -> ApiResult<()> {
-    audit::record_all(
+    let parts = match parts {
+        Some(parts) => parts,
+        None => {
+            let view = invoice_view(conn, after.clone()).await?;
+            InvoiceParts {
+                lines: view.lines,
+                payments: view.payments,
+            }
+        }
+    };
+    let before_view =
+        build_invoice_view(before.clone(), parts.lines.clone(), parts.payments.clone());
+    let after_view = build_invoice_view(after.clone(), parts.lines, parts.payments);
+    audit::record(
         conn,
         caller,
-        vec![Event {
-            account_id: Some(invoice.account_id),
+        Event {
+            account_id: Some(after.account_id),
             event_type,
             subject_type: "invoice",
-            subject_id: Some(invoice.id),
-            before: None,
-            after: Some(json!({
-                "number": invoice.number,
-                "total_due": invoice.total_due,
-                "detail": after,
-            })),
+            subject_id: Some(after.id),
+            before: audit::snapshot(&before_view),
+            after: audit::snapshot(&after_view),
             reason: None,
-        }],
+        },
     )
     .await
 }

@@ -13,11 +13,11 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::models::{Invoice, Subscription};
 use crate::db::schema::{invoices, orders, subscriptions};
+use crate::domain::catalog::Catalog;
 use crate::domain::event::EventType;
 use crate::domain::order::InvoiceStatus;
 use crate::domain::subscription::{CancellationReason, SubscriptionStatus};
@@ -32,27 +32,30 @@ use crate::services::jobs::Job;
 /// (`payment_failed`), its licence assignments with it. In the caller's transaction.
 pub async fn give_up(
     conn: &mut AsyncPgConnection,
+    catalog: &Catalog,
     caller: &Caller,
     invoice: &Invoice,
     subscription_id: Option<Uuid>,
 ) -> ApiResult<()> {
-    let closed = diesel::update(invoices::table.find(invoice.id))
+    let closed: Option<Invoice> = diesel::update(invoices::table.find(invoice.id))
         .filter(invoices::status.eq(InvoiceStatus::Open))
         .set((
             invoices::status.eq(InvoiceStatus::Uncollectible),
             invoices::next_payment_attempt.eq(None::<DateTime<Utc>>),
         ))
-        .execute(conn)
-        .await?;
-    if closed == 0 {
+        .returning(Invoice::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+    let Some(closed) = closed else {
         return Ok(());
-    }
+    };
     collection::record(
         conn,
         caller,
-        invoice,
+        (invoice, &closed),
         EventType::InvoiceUncollectible,
-        json!({"attempts": invoice.attempt_count, "last_payment_error": invoice.last_payment_error}),
+        None,
     )
     .await?;
     let Some(subscription_id) = subscription_id else {
@@ -77,7 +80,7 @@ pub async fn give_up(
             caller.now,
         )
         .await?;
-        canceled_event(conn, caller, &before, &ended).await?;
+        canceled_event(conn, catalog, caller, &before, &ended).await?;
     }
     Ok(())
 }
@@ -109,7 +112,12 @@ pub async fn retry(
 
 /// An `end_dunning` job: ends the invoice's subscription if the invoice is still unpaid,
 /// nothing is scheduled to retry it, and its last day has come.
-pub async fn end(conn: &mut AsyncPgConnection, caller: &Caller, invoice_id: Uuid) -> ApiResult<()> {
+pub async fn end(
+    conn: &mut AsyncPgConnection,
+    catalog: &Catalog,
+    caller: &Caller,
+    invoice_id: Uuid,
+) -> ApiResult<()> {
     conn.transaction(async |conn| {
         let found: Option<(Invoice, Option<Uuid>)> = invoices::table
             .inner_join(orders::table.on(orders::id.eq(invoices::order_id)))
@@ -127,7 +135,7 @@ pub async fn end(conn: &mut AsyncPgConnection, caller: &Caller, invoice_id: Uuid
             && invoice.next_payment_attempt.is_none()
             && invoice.dunning_ends_at.is_some_and(|at| at <= caller.now);
         if due {
-            give_up(conn, caller, &invoice, subscription_id).await?;
+            give_up(conn, catalog, caller, &invoice, subscription_id).await?;
         }
         Ok(())
     })
@@ -139,6 +147,7 @@ pub async fn end(conn: &mut AsyncPgConnection, caller: &Caller, invoice_id: Uuid
 /// representative decides).
 pub async fn overdue(
     conn: &mut AsyncPgConnection,
+    catalog: &Catalog,
     caller: &Caller,
     invoice_id: Uuid,
 ) -> ApiResult<()> {
@@ -157,7 +166,7 @@ pub async fn overdue(
         if let Some((InvoiceStatus::Open, due_on, Some(subscription_id))) = found
             && due_on < caller.today()
         {
-            mark_past_due(conn, caller, subscription_id).await?;
+            mark_past_due(conn, catalog, caller, subscription_id).await?;
         }
         Ok(())
     })

@@ -27,7 +27,7 @@ use crate::services::access::account_in_reach_for_update;
 use crate::services::audit::{self, Event, snapshot};
 use crate::services::idempotency::{self, KeyState, Outcome};
 use crate::services::input::clean;
-use crate::services::orders::invoice_view;
+use crate::services::orders::{build_invoice_view, invoice_view};
 
 pub use crate::domain::order::PaymentMethodKind;
 
@@ -128,6 +128,7 @@ pub async fn record(
         return Err(ApiError::invalid_field("received_on", problem));
     }
     let reference = clean(input.reference.as_ref(), "reference", 200)?;
+    let catalog = state.catalog.get();
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
         // The account lock serialises the account's payments: a concurrent duplicate waits,
@@ -228,22 +229,30 @@ pub async fn record(
                 .await
                 .optional()?;
             if let Some(Some(subscription_id)) = renews {
-                crate::services::collection::back_to_active_if_settled(conn, caller, subscription_id)
+                crate::services::collection::back_to_active_if_settled(
+                    conn,
+                    &catalog,
+                    caller,
+                    subscription_id,
+                )
                     .await?;
             }
         }
+        let view = invoice_view(conn, after).await?;
+        // Before this payment: the same invoice without it.
+        let mut before_view = build_invoice_view(before, view.lines.clone(), view.payments.clone());
+        before_view.payments.retain(|p| p.id != payment.id);
         audit::record(conn, caller, Event {
             account_id: Some(account_id),
             event_type: if settled { EventType::InvoicePaid } else { EventType::InvoicePaymentRecorded },
             subject_type: "invoice",
             subject_id: Some(invoice_id),
-            before: Some(serde_json::json!({"status": before.status, "amount_paid": before.amount_paid})),
-            after: Some(serde_json::json!({"status": after.status, "amount_paid": after.amount_paid, "payment": snapshot(&payment)})),
+            before: snapshot(&before_view),
+            after: snapshot(&view),
             reason: None,
         })
         .await?;
-        let body = serde_json::to_value(invoice_view(conn, after).await?)
-            .map_err(|e| internal_error("invoice view", &e))?;
+        let body = serde_json::to_value(view).map_err(|e| internal_error("invoice view", &e))?;
         idempotency::store_completed(conn, account_id, &key, &fingerprint, 201, &body, caller.now)
             .await?;
         Ok(Outcome { status: 201, body, replayed: false })

@@ -26,6 +26,7 @@ pub mod purchase_orders;
 pub mod quotes;
 pub mod renewals;
 pub mod rules;
+pub mod subscription_view;
 pub mod subscriptions;
 pub mod test_clocks;
 pub mod users;

@@ -227,6 +227,8 @@ pub async fn create(
                 ),
                 _ => ApiError::from(e),
             })?;
+        let po_id = po.id;
+        let view = view(conn, po, currency).await?;
         audit::record(
             conn,
             caller,
@@ -234,14 +236,14 @@ pub async fn create(
                 account_id: Some(account_id),
                 event_type: EventType::PurchaseOrderCreated,
                 subject_type: "purchase_order",
-                subject_id: Some(po.id),
+                subject_id: Some(po_id),
                 before: None,
-                after: snapshot(&po),
+                after: snapshot(&view),
                 reason: None,
             },
         )
         .await?;
-        view(conn, po, currency).await
+        Ok(view)
     })
     .await
 }

@@ -22,6 +22,7 @@ use crate::domain::quote::{PricedItem, renewal_quote};
 use crate::domain::subscription::{CancellationReason, SubscriptionStatus};
 use crate::domain::tax::tax_treatment;
 use crate::error::{ApiError, ApiResult, internal_error};
+use crate::services::checkout_summary::LineView;
 use crate::services::engine::{
     self, DraftItem, Engine, OrderDraft, OrderSource, Placed, Placement,
 };
@@ -30,6 +31,13 @@ use crate::services::{Caller, cancellation};
 /// The actor of everything time does (see `Caller::system`).
 pub fn system_caller(request_id: String, now: DateTime<Utc>) -> Caller {
     Caller::system(request_id, now)
+}
+
+/// The renewal's invoice, with its lines when this call placed it (collecting it then reads
+/// nothing more to show it in its events).
+pub struct Renewed {
+    pub invoice_id: Uuid,
+    pub invoice_lines: Option<Vec<LineView>>,
 }
 
 /// 00:00 UTC of a day: when a date-driven job is due.
@@ -45,7 +53,7 @@ pub async fn renew(
     subscription_id: Uuid,
     period_end: NaiveDate,
     request_id: &str,
-) -> ApiResult<Option<Uuid>> {
+) -> ApiResult<Option<Renewed>> {
     let at = engine.at(start_of(period_end));
     let caller = system_caller(request_id.to_owned(), start_of(period_end));
     conn.transaction(async |conn| {
@@ -82,13 +90,19 @@ pub async fn renew(
                 caller.now,
             )
             .await?;
-            cancellation::canceled_event(conn, &caller, &subscription, &ended).await?;
+            cancellation::canceled_event(conn, &engine.catalog, &caller, &subscription, &ended)
+                .await?;
             return Ok(None);
         }
         if !billed || subscription.current_period_end != Some(period_end) {
             // Renewed already (the period rolled in the renewal's transaction), or ended:
             // the renewal's invoice, if any, may still need collecting.
-            return renewal_invoice(conn, subscription_id, period_end).await;
+            return Ok(renewal_invoice(conn, subscription_id, period_end)
+                .await?
+                .map(|invoice_id| Renewed {
+                    invoice_id,
+                    invoice_lines: None,
+                }));
         }
         let draft = price(&at, &account, &subscription)?;
         let placement = Placement {
@@ -99,7 +113,14 @@ pub async fn renew(
             assisting: true,
         };
         match engine::place(&at, conn, &caller, &account, &draft, placement).await? {
-            Placed::Completed { invoice_id, .. } => Ok(Some(invoice_id)),
+            Placed::Completed {
+                invoice_id,
+                invoice_lines,
+                ..
+            } => Ok(Some(Renewed {
+                invoice_id,
+                invoice_lines: Some(invoice_lines),
+            })),
             Placed::AwaitingCharge(..) => Err(internal_error(
                 "renewal",
                 &"a renewal order must complete in its transaction",

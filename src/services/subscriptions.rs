@@ -24,7 +24,7 @@ use crate::error::{
 use crate::pagination::ListParams;
 use crate::services::Caller;
 use crate::services::access::{account_in_reach, account_in_reach_for_update};
-use crate::services::audit::{self, Event, snapshot};
+use crate::services::audit::{self, Event};
 
 /// The status an imported subscription starts in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
@@ -343,7 +343,12 @@ pub async fn import(
                     subject_type: "subscription",
                     subject_id: Some(row.id),
                     before: None,
-                    after: snapshot(&row),
+                    after: crate::services::subscription_view::object(
+                        &state.catalog.get(),
+                        account.kind,
+                        &row,
+                        caller.today(),
+                    )?,
                     reason: None,
                 },
             )

@@ -107,7 +107,7 @@ pub async fn create(
                 subject_type: "user",
                 subject_id: Some(user.id),
                 before: None,
-                after: snapshot(&user),
+                after: snapshot(&UserView::from(user.clone())),
                 reason: None,
             },
         )
@@ -145,8 +145,9 @@ pub async fn delete(
                 event_type: EventType::UserDeleted,
                 subject_type: "user",
                 subject_id: Some(user.id),
-                before: snapshot(&user),
-                after: None,
+                // A deletion shows what was deleted.
+                before: None,
+                after: snapshot(&UserView::from(user.clone())),
                 reason: None,
             },
         )

@@ -281,14 +281,13 @@ async fn a_representative_downgrades_with_a_reason_and_it_is_audited() {
     );
     assert_eq!(event[0]["reason"], json!("Contract renegotiated, CRM-88"));
     assert_eq!(event[1]["type"], json!("subscription.updated"));
+    // The subscription as the API shows it, before (the changed fields) and after.
     assert_eq!(
-        event[1]["data"]["previous_attributes"]["plan_id"],
-        json!("00000000-0000-4000-8001-000000000002")
+        event[1]["data"]["previous_attributes"]["plan"],
+        json!("premium")
     );
-    assert_eq!(
-        event[1]["data"]["object"]["plan_id"],
-        json!("00000000-0000-4000-8001-000000000001")
-    );
+    assert_eq!(event[1]["data"]["object"]["plan"], json!("standard"));
+    assert_eq!(event[1]["data"]["object"]["id"], json!(subscription));
 }
 
 #[actix_web::test]

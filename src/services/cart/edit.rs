@@ -18,7 +18,7 @@ use crate::services::audit::{self, Event, snapshot};
 use crate::services::rules::{self, ItemTarget};
 
 use super::{
-    CartDetail, CartItemInput, CartItemPatch, current_or_new_cart, items_of,
+    CartDetail, CartItemInput, CartItemPatch, cart_view, current_or_new_cart,
     subscription_for_product,
 };
 
@@ -160,6 +160,19 @@ async fn editable_cart(
     Ok((account, cart, items))
 }
 
+/// The cart as the API shows it, for an event's `data.object`.
+fn object(
+    state: &AppState,
+    cart: &Cart,
+    items: &[CartItem],
+) -> ApiResult<Option<serde_json::Value>> {
+    let detail = CartDetail {
+        cart: cart.clone(),
+        items: items.to_vec(),
+    };
+    Ok(snapshot(&cart_view(&state.catalog.get(), detail)?))
+}
+
 async fn bump(
     conn: &mut AsyncPgConnection,
     cart_id: Uuid,
@@ -185,6 +198,7 @@ pub async fn add_item(
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
         let (account, cart, mut items) = editable_cart(conn, caller, account_id, if_match).await?;
+        let before = object(state, &cart, &items)?;
         let (target, current) = resolve(state, conn, &account, &input).await?;
         check(state, caller, &account, &target, current.as_ref())?;
         // One item per product: a second replaces the first (the row is rewritten in place,
@@ -225,6 +239,7 @@ pub async fn add_item(
             .execute(conn)
             .await?;
         let cart = bump(conn, cart.id, caller.now).await?;
+        items.push(item);
         audit::record(
             conn,
             caller,
@@ -237,13 +252,12 @@ pub async fn add_item(
                 },
                 subject_type: "cart",
                 subject_id: Some(cart.id),
-                before: replaced.as_ref().and_then(snapshot),
-                after: snapshot(&item),
+                before,
+                after: object(state, &cart, &items)?,
                 reason: None,
             },
         )
         .await?;
-        items.push(item);
         Ok(CartDetail { cart, items })
     })
     .await
@@ -274,7 +288,8 @@ pub async fn patch_item(
 ) -> ApiResult<CartDetail> {
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
-        let (account, cart, _) = editable_cart(conn, caller, account_id, if_match).await?;
+        let (account, cart, items) = editable_cart(conn, caller, account_id, if_match).await?;
+        let cart_before = object(state, &cart, &items)?;
         let before = item_in_cart(conn, cart.id, item_id).await?;
         let catalog = state.catalog.get();
         let plan_id = match &patch.plan {
@@ -309,6 +324,10 @@ pub async fn patch_item(
             .get_result(conn)
             .await?;
         let cart = bump(conn, cart.id, caller.now).await?;
+        let items: Vec<CartItem> = items
+            .into_iter()
+            .map(|i| if i.id == after.id { after.clone() } else { i })
+            .collect();
         audit::record(
             conn,
             caller,
@@ -317,13 +336,12 @@ pub async fn patch_item(
                 event_type: EventType::CartItemChanged,
                 subject_type: "cart",
                 subject_id: Some(cart.id),
-                before: snapshot(&before),
-                after: snapshot(&after),
+                before: cart_before,
+                after: object(state, &cart, &items)?,
                 reason: None,
             },
         )
         .await?;
-        let items = items_of(conn, cart.id).await?;
         Ok(CartDetail { cart, items })
     })
     .await
@@ -338,11 +356,13 @@ pub async fn delete_item(
 ) -> ApiResult<()> {
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
-        let (_, cart, _) = editable_cart(conn, caller, account_id, if_match).await?;
+        let (_, cart, mut items) = editable_cart(conn, caller, account_id, if_match).await?;
         let item = item_in_cart(conn, cart.id, item_id).await?;
+        let before = object(state, &cart, &items)?;
         diesel::delete(cart_items::table.find(item_id))
             .execute(conn)
             .await?;
+        items.retain(|i| i.id != item.id);
         let cart = bump(conn, cart.id, caller.now).await?;
         audit::record(
             conn,
@@ -352,8 +372,8 @@ pub async fn delete_item(
                 event_type: EventType::CartItemRemoved,
                 subject_type: "cart",
                 subject_id: Some(cart.id),
-                before: snapshot(&item),
-                after: None,
+                before,
+                after: object(state, &cart, &items)?,
                 reason: None,
             },
         )

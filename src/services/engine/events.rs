@@ -6,6 +6,8 @@ use diesel_async::AsyncPgConnection;
 
 use super::apply::Change;
 use crate::db::models::{Invoice, Order};
+use crate::domain::account::AccountKind;
+use crate::domain::catalog::Catalog;
 use crate::domain::event::EventType;
 use crate::domain::order::{InvoiceStatus, ItemKind};
 use crate::error::ApiResult;
@@ -13,9 +15,12 @@ use crate::services::Caller;
 use crate::services::audit::{self, Event, snapshot};
 use crate::services::checkout_summary::LineView;
 use crate::services::orders::build_invoice_view;
+use crate::services::subscription_view;
 
 /// The order's view (its response) and its invoice with the invoice's lines.
 pub struct Documents<'a> {
+    pub catalog: &'a Catalog,
+    pub account_kind: AccountKind,
     pub order: &'a serde_json::Value,
     pub invoice: Invoice,
     pub lines: Vec<LineView>,
@@ -28,9 +33,13 @@ pub async fn order_placed(
     changes: &[Change],
     documents: Documents<'_>,
 ) -> ApiResult<()> {
-    let mut events: Vec<Event<'_>> = changes
-        .iter()
-        .map(|change| Event {
+    let today = caller.today();
+    let object = |row: &crate::db::models::Subscription| {
+        subscription_view::object(documents.catalog, documents.account_kind, row, today)
+    };
+    let mut events: Vec<Event<'_>> = Vec::with_capacity(changes.len() + 3);
+    for change in changes {
+        events.push(Event {
             account_id: Some(order.account_id),
             event_type: match (change.kind, &change.before) {
                 (ItemKind::Renewal, _) => EventType::SubscriptionRenewed,
@@ -40,11 +49,14 @@ pub async fn order_placed(
             },
             subject_type: "subscription",
             subject_id: Some(change.after.id),
-            before: change.before.as_ref().and_then(snapshot),
-            after: snapshot(&change.after),
+            before: match &change.before {
+                Some(before) => object(before)?,
+                None => None,
+            },
+            after: object(&change.after)?,
             reason: order.reason.as_deref(),
-        })
-        .collect();
+        });
+    }
     events.push(Event {
         account_id: Some(order.account_id),
         event_type: EventType::OrderPlaced,

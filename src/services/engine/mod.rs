@@ -46,6 +46,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
 use crate::payments::{ChargeError, PaymentGateway};
 use crate::services::Caller;
+use crate::services::checkout_summary::LineView;
 use crate::services::orders::ItemWithChildren;
 use crate::services::rules::ItemTarget;
 
@@ -178,6 +179,9 @@ pub enum Placed {
         order_id: Uuid,
         invoice_id: Uuid,
         body: serde_json::Value,
+        /// The invoice's lines (its events show them; collecting it at once needs no
+        /// second read).
+        invoice_lines: Vec<LineView>,
     },
     /// A card order recorded, with its items (none when resumed from the database).
     AwaitingCharge(Box<Order>, Option<Vec<ItemWithChildren>>),
@@ -218,10 +222,11 @@ pub async fn place(
         placement.assisting,
     )
     .await
-    .map(|(body, invoice_id)| Placed::Completed {
+    .map(|(body, invoice_id, invoice_lines)| Placed::Completed {
         order_id,
         invoice_id,
         body,
+        invoice_lines,
     })
 }
 
@@ -235,7 +240,7 @@ async fn finalise(
     (order, items): (Order, Option<Vec<ItemWithChildren>>),
     charge_id: Option<&str>,
     assisting: bool,
-) -> ApiResult<(serde_json::Value, Uuid)> {
+) -> ApiResult<(serde_json::Value, Uuid, Vec<LineView>)> {
     let applied = apply::apply(engine, conn, account, &order, items, assisting).await?;
     let completed = complete::complete(engine, conn, order, charge_id).await?;
     let invoice = invoice::issue(engine, conn, account, &completed).await?;
@@ -248,13 +253,15 @@ async fn finalise(
         &completed,
         &applied.changes,
         events::Documents {
+            catalog: &engine.catalog,
+            account_kind: account.kind,
             order: &body,
             invoice,
-            lines,
+            lines: lines.clone(),
         },
     )
     .await?;
-    Ok((body, invoice_id))
+    Ok((body, invoice_id, lines))
 }
 
 /// Whether the order's placer acted on the customer's behalf (may downgrade): a fact of the
@@ -295,7 +302,7 @@ pub async fn charge_and_finalise(
             }
             match &charge {
                 Err(ChargeError::Declined { reason }) => {
-                    settle::abandon(conn, caller, &order, reason).await?;
+                    settle::abandon(engine, conn, caller, &order, reason).await?;
                     Ok(Settled::Refused(settle::declined(reason)))
                 }
                 Err(ChargeError::Unavailable(why)) => {
@@ -315,7 +322,7 @@ pub async fn charge_and_finalise(
                     assisting,
                 )
                 .await
-                .map(|(body, _)| body)
+                .map(|(body, _, _)| body)
                 .map(Settled::Done),
             }
         })

@@ -19,6 +19,7 @@ use crate::services::Caller;
 use crate::services::access::account_for_update;
 use crate::services::audit::{self, Event, snapshot};
 use crate::services::idempotency;
+use crate::services::orders::order_view_in;
 use crate::services::rules;
 
 /// Corporate accounts settle by invoice; others by card when something is due.
@@ -83,11 +84,20 @@ pub async fn gateway_unavailable(
 /// Removes a pending order that was never paid (declined card): what it held goes back to
 /// where it was; an audit event says why.
 pub async fn abandon(
+    engine: &Engine,
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     order: &Order,
     why: &str,
 ) -> ApiResult<()> {
+    // The order as it stood, with why its card was refused: it is removed below.
+    let mut object = snapshot(&order_view_in(&engine.catalog, conn, order.clone()).await?);
+    if let Some(serde_json::Value::Object(fields)) = object.as_mut() {
+        fields.insert(
+            "payment_error".to_owned(),
+            serde_json::json!({ "code": why }),
+        );
+    }
     give_back(conn, order, caller.now).await?;
     diesel::delete(orders::table.find(order.id))
         .execute(conn)
@@ -100,8 +110,8 @@ pub async fn abandon(
             event_type: EventType::OrderPaymentFailed,
             subject_type: "order",
             subject_id: Some(order.id),
-            before: snapshot(order),
-            after: Some(serde_json::json!({"why": why})),
+            before: None,
+            after: object,
             reason: None,
         },
     )
@@ -128,15 +138,18 @@ pub async fn void_and_refund(
             // Settled meanwhile by another attempt: nothing to void.
             return Ok(());
         }
-        diesel::update(orders::table.find(order.id))
+        let voided: Order = diesel::update(orders::table.find(order.id))
             .set((
                 orders::status.eq(OrderStatus::Voided),
                 orders::voided_at.eq(Some(now)),
                 orders::void_reason.eq(Some(why)),
                 orders::charge_id.eq(Some(charge_id)),
             ))
-            .execute(conn)
+            .returning(Order::as_returning())
+            .get_result(conn)
             .await?;
+        let before = snapshot(&order_view_in(&engine.catalog, conn, order.clone()).await?);
+        let after = snapshot(&order_view_in(&engine.catalog, conn, voided).await?);
         give_back(conn, &order, now).await?;
         audit::record(
             conn,
@@ -146,10 +159,8 @@ pub async fn void_and_refund(
                 event_type: EventType::OrderVoided,
                 subject_type: "order",
                 subject_id: Some(order.id),
-                before: snapshot(&order),
-                after: Some(
-                    serde_json::json!({"status": "voided", "why": why, "charge_id": charge_id}),
-                ),
+                before,
+                after,
                 reason: None,
             },
         )

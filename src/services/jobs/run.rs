@@ -6,7 +6,6 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use serde_json::json;
 
 use super::{Job, JobKind, succeed};
 use crate::db::models::Subscription;
@@ -15,10 +14,11 @@ use crate::domain::event::EventType;
 use crate::domain::job::JobStatus;
 use crate::domain::subscription::{CancellationReason, SubscriptionStatus};
 use crate::error::{ApiError, ApiResult, internal_error};
-use crate::services::audit::{self, Event, snapshot};
+use crate::services::audit::{self, Event};
 use crate::services::collection::{self, Collected};
 use crate::services::engine::{Engine, recovery};
 use crate::services::renewals::{self, system_caller};
+use crate::services::subscription_view;
 use crate::services::{cancellation, dunning};
 
 /// How long an idempotency key is kept after its request completed (SPEC §5: at least 24 h).
@@ -41,10 +41,17 @@ pub async fn run(
             let period_end = job.due_at.date_naive();
             let renewed =
                 renewals::renew(engine, conn, subscription_id, period_end, &request_id).await?;
-            if let Some(invoice_id) = renewed {
+            if let Some(renewed) = renewed {
                 let at = engine.at(job.due_at);
                 let caller = system_caller(request_id, job.due_at);
-                if collection::collect(&at, conn, &caller, invoice_id, false).await?
+                if collection::collect_new(
+                    &at,
+                    conn,
+                    &caller,
+                    renewed.invoice_id,
+                    renewed.invoice_lines,
+                )
+                .await?
                     == Collected::Unavailable
                 {
                     // Retried with backoff; the same attempt keeps the same payment key.
@@ -59,6 +66,14 @@ pub async fn run(
                 let subscription = load(conn, subscription_id).await?;
                 if subscription.status == SubscriptionStatus::Trialing {
                     let caller = system_caller(request_id.clone(), job.due_at);
+                    let kind =
+                        subscription_view::account_kind(conn, subscription.account_id).await?;
+                    let object = subscription_view::object(
+                        &engine.catalog,
+                        kind,
+                        &subscription,
+                        caller.today(),
+                    )?;
                     audit::record_all(
                         conn,
                         &caller,
@@ -68,7 +83,7 @@ pub async fn run(
                             subject_type: "subscription",
                             subject_id: Some(subscription.id),
                             before: None,
-                            after: snapshot(&subscription),
+                            after: object,
                             reason: None,
                         }],
                     )
@@ -98,7 +113,14 @@ pub async fn run(
                             job.due_at,
                         )
                         .await?;
-                        cancellation::canceled_event(conn, &caller, &trial, &ended).await?;
+                        cancellation::canceled_event(
+                            conn,
+                            &engine.catalog,
+                            &caller,
+                            &trial,
+                            &ended,
+                        )
+                        .await?;
                     } else {
                         let expired: Subscription =
                             diesel::update(subscriptions::table.find(subscription_id))
@@ -110,6 +132,14 @@ pub async fn run(
                                 .returning(Subscription::as_returning())
                                 .get_result(conn)
                                 .await?;
+                        let (before, after) = subscription_view::before_and_after(
+                            conn,
+                            &engine.catalog,
+                            &trial,
+                            &expired,
+                            caller.today(),
+                        )
+                        .await?;
                         audit::record_all(
                             conn,
                             &caller,
@@ -118,8 +148,8 @@ pub async fn run(
                                 event_type: EventType::SubscriptionTrialExpired,
                                 subject_type: "subscription",
                                 subject_id: Some(expired.id),
-                                before: Some(json!({"status": SubscriptionStatus::Trialing})),
-                                after: snapshot(&expired),
+                                before,
+                                after,
                                 reason: None,
                             }],
                         )
@@ -142,12 +172,12 @@ pub async fn run(
         }
         JobKind::EndDunning => {
             let caller = system_caller(request_id, job.due_at);
-            dunning::end(conn, &caller, subject(job)?).await?;
+            dunning::end(conn, &engine.catalog, &caller, subject(job)?).await?;
             succeed(conn, job, worker, now).await?;
         }
         JobKind::InvoiceOverdue => {
             let caller = system_caller(request_id, job.due_at);
-            dunning::overdue(conn, &caller, subject(job)?).await?;
+            dunning::overdue(conn, &engine.catalog, &caller, subject(job)?).await?;
             succeed(conn, job, worker, now).await?;
         }
         JobKind::PurgeIdempotencyKeys => {

@@ -3,19 +3,19 @@
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::db::models::{LicenseAssignment, Subscription};
+use crate::db::models::{LicenseAssignment, Subscription, User};
 use crate::db::schema::{license_assignments, subscriptions, users};
 use crate::domain::event::EventType;
 use crate::error::{ApiError, ApiResult, FieldError, violated_constraint};
 use crate::services::Caller;
-use crate::services::audit::{self, Event};
+use crate::services::audit::{self, Event, snapshot};
 
-use super::{assignable, ensure_assignable, is_licence_cap, lock_subscription, no_licenses};
+use super::{assignable, ensure_assignable, is_licence_cap, lock_subscription, no_licenses, view};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -99,19 +99,20 @@ pub async fn bulk(
     conn.transaction(async |conn| {
         let subscription = lock_subscription(conn, caller, account_id, subscription_id).await?;
         let ids: Vec<Uuid> = input.operations.iter().map(|op| op.user_id).collect();
-        let known: HashSet<Uuid> = users::table
+        let known: HashMap<Uuid, User> = users::table
             .filter(users::account_id.eq(account_id))
             .filter(users::id.eq_any(&ids))
-            .select(users::id)
-            .load::<Uuid>(conn)
+            .select(User::as_select())
+            .load::<User>(conn)
             .await?
             .into_iter()
+            .map(|user| (user.id, user))
             .collect();
         let unknown: Vec<FieldError> = input
             .operations
             .iter()
             .enumerate()
-            .filter(|(_, op)| !known.contains(&op.user_id))
+            .filter(|(_, op)| !known.contains_key(&op.user_id))
             .map(|(i, _)| FieldError {
                 field: format!("operations[{i}].user_id"),
                 message: "no such user in this account".into(),
@@ -161,12 +162,13 @@ pub async fn bulk(
             }
         }
         // Unassign first, so the licences they free can be taken by the assignments.
-        diesel::delete(
+        let removed: Vec<LicenseAssignment> = diesel::delete(
             license_assignments::table
                 .filter(license_assignments::subscription_id.eq(subscription_id))
                 .filter(license_assignments::user_id.eq_any(&to_unassign)),
         )
-        .execute(conn)
+        .returning(LicenseAssignment::as_returning())
+        .get_results(conn)
         .await?;
         let now = caller.now;
         let rows: Vec<LicenseAssignment> = to_assign
@@ -178,9 +180,10 @@ pub async fn bulk(
                 created_at: now,
             })
             .collect();
-        diesel::insert_into(license_assignments::table)
+        let added: Vec<LicenseAssignment> = diesel::insert_into(license_assignments::table)
             .values(&rows)
-            .execute(conn)
+            .returning(LicenseAssignment::as_returning())
+            .get_results(conn)
             .await
             .map_err(|e| {
                 if is_licence_cap(violated_constraint(&e)) {
@@ -194,26 +197,24 @@ pub async fn bulk(
             .select(Subscription::as_select())
             .first(conn)
             .await?;
-        audit::record(
-            conn,
-            caller,
-            Event {
-                account_id: Some(account_id),
-                event_type: EventType::LicenseAssigned,
-                subject_type: "subscription",
-                subject_id: Some(subscription_id),
-                before: Some(
-                    serde_json::json!({"licenses_assigned": subscription.licenses_assigned}),
-                ),
-                after: Some(serde_json::json!({
-                    "licenses_assigned": after.licenses_assigned,
-                    "assigned": to_assign,
-                    "unassigned": to_unassign,
-                })),
-                reason: None,
-            },
-        )
-        .await?;
+        // One event per licence that changed hands (SPEC §14).
+        let event = |event_type, assignment: &LicenseAssignment| Event {
+            account_id: Some(account_id),
+            event_type,
+            subject_type: "subscription",
+            subject_id: Some(subscription_id),
+            before: None,
+            after: known
+                .get(&assignment.user_id)
+                .and_then(|user| snapshot(&view(assignment, user))),
+            reason: None,
+        };
+        let events = removed
+            .iter()
+            .map(|a| event(EventType::LicenseUnassigned, a))
+            .chain(added.iter().map(|a| event(EventType::LicenseAssigned, a)))
+            .collect();
+        audit::record_all(conn, caller, events).await?;
         Ok(BulkResponse {
             subscription_id,
             quantity: after.quantity,

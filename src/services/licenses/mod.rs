@@ -19,7 +19,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode, violated_constraint};
 use crate::pagination::{ListParams, unknown_cursor};
 use crate::services::Caller;
 use crate::services::access::{account_in_reach, subscription_in_reach_for_update};
-use crate::services::audit::{self, Event};
+use crate::services::audit::{self, Event, snapshot};
 
 mod bulk;
 
@@ -121,7 +121,7 @@ async fn user_of_account(
         .ok_or_else(ApiError::not_found)
 }
 
-fn view(assignment: &LicenseAssignment, user: &User) -> AssignmentView {
+pub(super) fn view(assignment: &LicenseAssignment, user: &User) -> AssignmentView {
     AssignmentView {
         subscription_id: assignment.subscription_id,
         user_id: user.id,
@@ -182,7 +182,7 @@ pub async fn assign(
                 subject_type: "subscription",
                 subject_id: Some(subscription_id),
                 before: None,
-                after: Some(serde_json::json!({"user_id": user_id, "email": user.email})),
+                after: snapshot(&view(&assignment, &user)),
                 reason: None,
             },
         )
@@ -204,10 +204,13 @@ pub async fn unassign(
     conn.transaction(async |conn| {
         lock_subscription(conn, caller, account_id, subscription_id).await?;
         let user = user_of_account(conn, account_id, user_id).await?;
-        let removed = diesel::delete(license_assignments::table.find((subscription_id, user_id)))
-            .execute(conn)
-            .await?;
-        if removed > 0 {
+        let removed: Option<LicenseAssignment> =
+            diesel::delete(license_assignments::table.find((subscription_id, user_id)))
+                .returning(LicenseAssignment::as_returning())
+                .get_result(conn)
+                .await
+                .optional()?;
+        if let Some(removed) = removed {
             audit::record(
                 conn,
                 caller,
@@ -216,8 +219,9 @@ pub async fn unassign(
                     event_type: EventType::LicenseUnassigned,
                     subject_type: "subscription",
                     subject_id: Some(subscription_id),
-                    before: Some(serde_json::json!({"user_id": user_id, "email": user.email})),
-                    after: None,
+                    // The licence as it was: a deletion shows what was deleted.
+                    before: None,
+                    after: snapshot(&view(&removed, &user)),
                     reason: None,
                 },
             )

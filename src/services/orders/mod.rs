@@ -274,6 +274,15 @@ pub async fn order_view(
     conn: &mut AsyncPgConnection,
     order: Order,
 ) -> ApiResult<OrderView> {
+    order_view_in(&state.catalog.get(), conn, order).await
+}
+
+/// `order_view` with the catalog at hand.
+pub async fn order_view_in(
+    catalog: &Catalog,
+    conn: &mut AsyncPgConnection,
+    order: Order,
+) -> ApiResult<OrderView> {
     let invoice_id: Option<Uuid> = invoices::table
         .filter(invoices::order_id.eq(order.id))
         .select(invoices::id)
@@ -281,7 +290,7 @@ pub async fn order_view(
         .await
         .optional()?;
     let order_id = order.id;
-    order_views(&state.catalog.get(), conn, vec![(order, invoice_id)])
+    order_views(catalog, conn, vec![(order, invoice_id)])
         .await?
         .pop()
         .ok_or_else(|| internal_error("order view missing", &order_id))

@@ -14,7 +14,7 @@ use crate::domain::order::QuoteStatus;
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
 use crate::services::Caller;
 use crate::services::access::account_in_reach_for_update;
-use crate::services::audit::{self, Event};
+use crate::services::audit::{self, Event, snapshot};
 use crate::services::checkout::CheckoutOutcome;
 use crate::services::engine::price::Requirement;
 use crate::services::engine::{self, Engine, Placed, Placement};
@@ -22,7 +22,7 @@ use crate::services::idempotency::{self, KeyState};
 use crate::services::input::clean;
 use crate::services::purchase_orders;
 
-use super::{AcceptQuote, ensure_open, money_etag, quote_for_update, reprice};
+use super::{AcceptQuote, ensure_open, money_etag, quote_for_update, reprice, view};
 
 /// The fingerprint of an acceptance covers the quote it accepts and the body.
 #[derive(Serialize)]
@@ -124,14 +124,15 @@ pub async fn accept(
         let Placed::Completed { order_id, body, .. } = placed else {
             return Err(internal_error("quote order awaiting a card charge", &quote_id));
         };
-        diesel::update(quotes::table.find(quote_id))
+        let accepted: Quote = diesel::update(quotes::table.find(quote_id))
             .set((
                 quotes::status.eq(QuoteStatus::Accepted),
                 quotes::order_id.eq(Some(order_id)),
                 quotes::decided_by.eq(Some(&caller.principal.sub)),
                 quotes::decided_at.eq(Some(caller.now)),
             ))
-            .execute(conn)
+            .returning(Quote::as_returning())
+            .get_result(conn)
             .await?;
         audit::record(
             conn,
@@ -141,8 +142,8 @@ pub async fn accept(
                 event_type: EventType::QuoteAccepted,
                 subject_type: "quote",
                 subject_id: Some(quote_id),
-                before: Some(serde_json::json!({"status": "sent"})),
-                after: Some(serde_json::json!({"status": "accepted", "order_id": order_id})),
+                before: snapshot(&view(quote.clone(), caller.today())),
+                after: snapshot(&view(accepted, caller.today())),
                 reason: None,
             },
         )
@@ -216,8 +217,8 @@ pub async fn decide(
                 },
                 subject_type: "quote",
                 subject_id: Some(quote_id),
-                before: Some(serde_json::json!({"status": "sent"})),
-                after: Some(serde_json::json!({"status": status})),
+                before: snapshot(&view(quote, caller.today())),
+                after: snapshot(&view(decided.clone(), caller.today())),
                 reason: reason.as_deref(),
             },
         )

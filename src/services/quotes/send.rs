@@ -15,7 +15,7 @@ use crate::domain::order::QuoteStatus;
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
 use crate::services::Caller;
 use crate::services::access::account_in_reach_for_update;
-use crate::services::audit::{self, Event};
+use crate::services::audit::{self, Event, snapshot};
 use crate::services::cart::{current_cart, items_of, subscription_for_product};
 use crate::services::checkout_summary::summarise_cart;
 use crate::services::engine::Engine;
@@ -45,20 +45,43 @@ pub async fn create(
     conn.transaction(async |conn| {
         let account = account_in_reach_for_update(conn, caller, account_id).await?;
         if !matches!(caller.principal.role, Role::Representative | Role::Admin) {
-            return Err(ApiError::forbidden("Quotes are prepared by the account's representative."));
+            return Err(ApiError::forbidden(
+                "Quotes are prepared by the account's representative.",
+            ));
         }
         corporate_only(&account)?;
-        let cart = current_cart(conn, account_id).await?.ok_or_else(nothing_to_price)?;
+        let cart = current_cart(conn, account_id)
+            .await?
+            .ok_or_else(nothing_to_price)?;
         if cart.status != CartStatus::Open {
-            return Err(ApiError::new(ErrorCode::Conflict, "An order is being placed from this cart."));
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                "An order is being placed from this cart.",
+            ));
         }
         let items = items_of(conn, cart.id).await?;
-        let priced = summarise_cart(&Engine::for_request(state, caller), conn, caller, &account, &cart, &items, true).await?;
+        let priced = summarise_cart(
+            &Engine::for_request(state, caller),
+            conn,
+            caller,
+            &account,
+            &cart,
+            &items,
+            true,
+        )
+        .await?;
         let mut frozen = Vec::with_capacity(items.len());
-        for ((input, quoted), item_view) in priced.inputs.iter().zip(&priced.priced.quote.items).zip(&priced.view.items) {
+        for ((input, quoted), item_view) in priced
+            .inputs
+            .iter()
+            .zip(&priced.priced.quote.items)
+            .zip(&priced.view.items)
+        {
             let target = &input.target;
             let version = match target.subscription_id {
-                Some(_) => subscription_for_product(conn, account_id, target.product_id, false).await?.map(|s| s.version),
+                Some(_) => subscription_for_product(conn, account_id, target.product_id, false)
+                    .await?
+                    .map(|s| s.version),
                 None => None,
             };
             frozen.push(FrozenItem {
@@ -77,8 +100,9 @@ pub async fn create(
         }
         // The cart's summary without the cart: a quote is settled by invoice and never
         // re-checked against a cart version. Accepting it shows the same shape priced again.
-        let summary = serde_json::to_value(QuoteSummary::of(&priced.priced.quote, &priced.view.items))
-            .map_err(|e| internal_error("quote summary", &e))?;
+        let summary =
+            serde_json::to_value(QuoteSummary::of(&priced.priced.quote, &priced.view.items))
+                .map_err(|e| internal_error("quote summary", &e))?;
         let today = caller.today();
         let quote: Quote = diesel::insert_into(quotes::table)
             .values(Quote {
@@ -87,7 +111,8 @@ pub async fn create(
                 number: next_number(conn, "quote", "QUO").await?,
                 status: QuoteStatus::Sent,
                 summary,
-                items: serde_json::to_value(&frozen).map_err(|e| internal_error("quote items", &e))?,
+                items: serde_json::to_value(&frozen)
+                    .map_err(|e| internal_error("quote items", &e))?,
                 currency: priced.view.currency,
                 total_due: priced.view.total_due,
                 quote_date: today,
@@ -104,20 +129,29 @@ pub async fn create(
             .get_result(conn)
             .await?;
         // The cart became the quote: start the next one empty.
-        diesel::delete(cart_items::table.filter(cart_items::cart_id.eq(cart.id))).execute(conn).await?;
-        diesel::update(carts::table.find(cart.id))
-            .set((carts::version.eq(carts::version + 1), carts::updated_at.eq(caller.now)))
+        diesel::delete(cart_items::table.filter(cart_items::cart_id.eq(cart.id)))
             .execute(conn)
             .await?;
-        audit::record(conn, caller, Event {
-            account_id: Some(account_id),
-            event_type: EventType::QuoteSent,
-            subject_type: "quote",
-            subject_id: Some(quote.id),
-            before: None,
-            after: Some(serde_json::json!({"number": quote.number, "total_due": quote.total_due, "expires_on": quote.expires_on})),
-            reason: None,
-        })
+        diesel::update(carts::table.find(cart.id))
+            .set((
+                carts::version.eq(carts::version + 1),
+                carts::updated_at.eq(caller.now),
+            ))
+            .execute(conn)
+            .await?;
+        audit::record(
+            conn,
+            caller,
+            Event {
+                account_id: Some(account_id),
+                event_type: EventType::QuoteSent,
+                subject_type: "quote",
+                subject_id: Some(quote.id),
+                before: None,
+                after: snapshot(&super::view(quote.clone(), caller.today())),
+                reason: None,
+            },
+        )
         .await?;
         Ok(quote)
     })

@@ -6,6 +6,8 @@ use diesel::sql_types::Uuid as SqlUuid;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::domain::event::EventType;
+
 use crate::AppState;
 use crate::db::schema::jobs;
 use crate::domain::job::{JobKind, JobStatus, TestClockStatus};
@@ -52,7 +54,7 @@ pub async fn delete(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<()
                 .execute(conn)
                 .await?;
         }
-        Ok(())
+        super::event(conn, caller, EventType::TestClockDeleted, None, &clock).await
     })
     .await
 }

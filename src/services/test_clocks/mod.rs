@@ -23,10 +23,12 @@ use crate::auth::reach::{AccountScope, check_reach};
 use crate::db::DbPool;
 use crate::db::schema::{accounts, jobs, test_clocks};
 use crate::domain::account::AccountKind;
+use crate::domain::event::EventType;
 use crate::domain::job::{JobKind, JobStatus, TestClockStatus};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::pagination::{ListParams, unknown_cursor};
 use crate::services::Caller;
+use crate::services::audit::{self, Event, snapshot};
 
 pub use delete::delete;
 
@@ -128,18 +130,47 @@ pub async fn create(
         ));
     }
     let mut conn = state.pool.get().await?;
-    Ok(diesel::insert_into(test_clocks::table)
-        .values((
-            test_clocks::id.eq(Uuid::now_v7()),
-            test_clocks::name.eq(&name),
-            test_clocks::frozen_time.eq(input.frozen_time.trunc_subsecs(0)),
-            test_clocks::status.eq(TestClockStatus::Ready),
-            test_clocks::created_at.eq(caller.now),
-            test_clocks::updated_at.eq(caller.now),
-        ))
-        .returning(TestClock::as_returning())
-        .get_result(&mut conn)
-        .await?)
+    conn.transaction(async |conn| {
+        let clock: TestClock = diesel::insert_into(test_clocks::table)
+            .values((
+                test_clocks::id.eq(Uuid::now_v7()),
+                test_clocks::name.eq(&name),
+                test_clocks::frozen_time.eq(input.frozen_time.trunc_subsecs(0)),
+                test_clocks::status.eq(TestClockStatus::Ready),
+                test_clocks::created_at.eq(caller.now),
+                test_clocks::updated_at.eq(caller.now),
+            ))
+            .returning(TestClock::as_returning())
+            .get_result(conn)
+            .await?;
+        event(conn, caller, EventType::TestClockCreated, None, &clock).await?;
+        Ok(clock)
+    })
+    .await
+}
+
+/// A tenant event of a clock (no `account_id`): created, advanced, deleted.
+pub(super) async fn event(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    event_type: EventType,
+    before: Option<&TestClock>,
+    after: &TestClock,
+) -> ApiResult<()> {
+    audit::record(
+        conn,
+        caller,
+        Event {
+            account_id: None,
+            event_type,
+            subject_type: "test_clock",
+            subject_id: Some(after.id),
+            before: before.and_then(|b| snapshot(&TestClockView::from(b.clone()))),
+            after: snapshot(&TestClockView::from(after.clone())),
+            reason: None,
+        },
+    )
+    .await
 }
 
 pub async fn get(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<TestClock> {
@@ -208,6 +239,7 @@ pub async fn advance(
             return Err(advancing());
         }
         check_target(&clock, target)?;
+        let before = clock;
         let clock: TestClock = diesel::update(test_clocks::table.find(id))
             .set((
                 test_clocks::status.eq(TestClockStatus::Advancing),
@@ -233,6 +265,14 @@ pub async fn advance(
             ))
             .execute(conn)
             .await?;
+        event(
+            conn,
+            caller,
+            EventType::TestClockAdvanced,
+            Some(&before),
+            &clock,
+        )
+        .await?;
         Ok(clock)
     })
     .await
