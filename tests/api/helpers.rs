@@ -1,6 +1,7 @@
 //! The test harness: the real application on a fresh database, a pinned clock, tokens for
 //! every role, and small request helpers.
 
+use billing_center::services::webhooks::url_rules::UrlPolicy;
 use std::sync::Arc;
 
 use actix_http::Request;
@@ -53,6 +54,12 @@ pub fn default_now() -> DateTime<Utc> {
 pub fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
 }
+
+/// `WEBHOOKS_ALLOW_HTTP=true` and `WEBHOOKS_ALLOW_PRIVATE=true`: the development switches.
+pub const LOCAL_WEBHOOKS: UrlPolicy = UrlPolicy {
+    allow_http: true,
+    allow_private: true,
+};
 
 pub struct TestApp {
     pub service: RcService<Request, ServiceResponse, actix_web::Error>,
@@ -121,18 +128,35 @@ impl TestApp {
 
     /// An app with CORS origins or a rate limit (none in the other tests).
     pub async fn spawn_with_policy(jwt: JwtSettings, http_policy: HttpPolicy) -> TestApp {
-        TestApp::spawn_configured(jwt, http_policy, false).await
+        TestApp::spawn_configured(jwt, http_policy, false, LOCAL_WEBHOOKS).await
     }
 
     /// An app with `TEST_CLOCKS=enabled` (SPEC §15).
     pub async fn spawn_with_test_clocks() -> TestApp {
-        TestApp::spawn_configured(hs256_settings(), HttpPolicy::default(), true).await
+        TestApp::spawn_configured(
+            hs256_settings(),
+            HttpPolicy::default(),
+            true,
+            LOCAL_WEBHOOKS,
+        )
+        .await
+    }
+
+    /// An app with the production rules for webhook URLs (https, no private hosts); the
+    /// others allow `http://127.0.0.1` so that tests deliver to receivers they start.
+    pub async fn spawn_with_strict_webhook_urls() -> TestApp {
+        let strict = UrlPolicy {
+            allow_http: false,
+            allow_private: false,
+        };
+        TestApp::spawn_configured(hs256_settings(), HttpPolicy::default(), false, strict).await
     }
 
     async fn spawn_configured(
         jwt: JwtSettings,
         http_policy: HttpPolicy,
         test_clocks: bool,
+        webhook_urls: UrlPolicy,
     ) -> TestApp {
         let database = TestDatabase::create().await;
         let pool = db::build_pool(&database.url, 24).expect("pool");
@@ -156,10 +180,7 @@ impl TestApp {
             dunning_retry_days: billing_center::domain::dunning::DEFAULT_RETRY_DAYS
                 .to_vec()
                 .into(),
-            webhook_urls: billing_center::services::webhooks::url_rules::UrlPolicy {
-                allow_http: true,
-                allow_private: true,
-            },
+            webhook_urls,
         };
         let service = rc_service(test::init_service(build_app(state.clone())).await);
         let minter = JwtVerifier::from_settings(&hs256_settings()).expect("minter");

@@ -7,6 +7,7 @@
 mod db;
 mod helpers;
 mod over_time;
+mod receiver;
 
 mod accounts;
 mod auth;
@@ -20,6 +21,7 @@ mod dunning;
 mod edge;
 mod enums;
 mod errors;
+mod event_coverage;
 mod faults;
 mod first_run;
 mod licenses;
@@ -37,3 +39,5 @@ mod subscriptions;
 mod test_clock_advances;
 mod test_clocks;
 mod users;
+mod webhook_deliveries;
+mod webhooks;

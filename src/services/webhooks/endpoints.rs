@@ -1,8 +1,8 @@
 //! Webhook endpoints (admin): create (the secret shown once), list, read, update, delete,
 //! rotate the secret. Each change is a tenant event (no `account_id`).
 
-use chrono::Duration;
 use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -19,9 +19,6 @@ use crate::pagination::{ListParams, unknown_cursor};
 use crate::services::Caller;
 use crate::services::audit::{self, Event, snapshot};
 use crate::services::events::only_admin;
-
-/// How long the previous secret still signs after a rotation.
-pub const PREVIOUS_SECRET_HOURS: i64 = 24;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -109,33 +106,47 @@ pub async fn create(
     check_events(&request.enabled_events)?;
     check_description(request.description.as_deref())?;
     let url = policy.check(&request.url).await?;
+    let endpoint = WebhookEndpoint {
+        id: Uuid::now_v7(),
+        url: url.to_string(),
+        description: request.description,
+        enabled_events: request.enabled_events,
+        disabled: false,
+        disabled_reason: None,
+        secret: new_secret(),
+        previous_secret: None,
+        previous_secret_expires_at: None,
+        failing_since: None,
+        created_at: caller.now,
+        updated_at: caller.now,
+    };
     let mut conn = pool.get().await?;
-    let endpoint = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            let endpoint: WebhookEndpoint = diesel::insert_into(webhook_endpoints::table)
-                .values((
-                    webhook_endpoints::id.eq(Uuid::now_v7()),
-                    webhook_endpoints::url.eq(url.as_str()),
-                    webhook_endpoints::description.eq(&request.description),
-                    webhook_endpoints::enabled_events.eq(&request.enabled_events),
-                    webhook_endpoints::secret.eq(new_secret()),
-                    webhook_endpoints::created_at.eq(caller.now),
-                    webhook_endpoints::updated_at.eq(caller.now),
-                ))
-                .returning(WebhookEndpoint::as_returning())
-                .get_result(conn)
-                .await?;
-            event(
-                conn,
-                caller,
-                EventType::WebhookEndpointCreated,
-                None,
-                &endpoint,
-            )
-            .await?;
-            Ok(endpoint)
-        })
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        // The event first: an endpoint receives the events written after it exists, not
+        // the news of its own creation.
+        event(
+            conn,
+            caller,
+            EventType::WebhookEndpointCreated,
+            None,
+            &endpoint,
+        )
         .await?;
+        diesel::insert_into(webhook_endpoints::table)
+            .values((
+                webhook_endpoints::id.eq(endpoint.id),
+                webhook_endpoints::url.eq(&endpoint.url),
+                webhook_endpoints::description.eq(&endpoint.description),
+                webhook_endpoints::enabled_events.eq(&endpoint.enabled_events),
+                webhook_endpoints::secret.eq(&endpoint.secret),
+                webhook_endpoints::created_at.eq(endpoint.created_at),
+                webhook_endpoints::updated_at.eq(endpoint.updated_at),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+    .await?;
     Ok(WebhookEndpointWithSecret {
         endpoint: WebhookEndpointView::from(&endpoint),
         secret: endpoint.secret,
@@ -300,8 +311,12 @@ pub async fn rotate_secret(
             let after: WebhookEndpoint = diesel::update(webhook_endpoints::table.find(id))
                 .set((
                     webhook_endpoints::previous_secret.eq(Some(&before.secret)),
-                    webhook_endpoints::previous_secret_expires_at
-                        .eq(Some(caller.now + Duration::hours(PREVIOUS_SECRET_HOURS))),
+                    // Real time, as deliveries are signed in (not a test clock's).
+                    webhook_endpoints::previous_secret_expires_at.eq(diesel::dsl::sql::<
+                        Nullable<Timestamptz>,
+                    >(
+                        "now() + interval '24 hours'",
+                    )),
                     webhook_endpoints::secret.eq(new_secret()),
                     webhook_endpoints::updated_at.eq(caller.now),
                 ))

@@ -76,10 +76,9 @@ struct Claimed {
     url: String,
     #[diesel(sql_type = Text)]
     secret: String,
+    /// The previous secret while it still signs (24 h after a rotation).
     #[diesel(sql_type = Nullable<Text>)]
     previous_secret: Option<String>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    previous_secret_expires_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = SqlUuid)]
     event_id: Uuid,
     #[diesel(sql_type = Text)]
@@ -137,8 +136,9 @@ WITH due AS (
 UPDATE webhook_deliveries d SET locked_until = $4
 FROM due, events ev, webhook_endpoints e
 WHERE d.id = due.id AND ev.id = d.event_id AND e.id = d.endpoint_id
-RETURNING d.id, d.endpoint_id, d.locked_until, d.attempts, e.url, e.secret, e.previous_secret,
-          e.previous_secret_expires_at, ev.id AS event_id, ev.type AS event_type, ev.account_id,
+RETURNING d.id, d.endpoint_id, d.locked_until, d.attempts, e.url, e.secret,
+          CASE WHEN e.previous_secret_expires_at > $1 THEN e.previous_secret END AS previous_secret,
+          ev.id AS event_id, ev.type AS event_type, ev.account_id,
           ev.created_at, ev.actor_sub, ev.actor_role, ev.reason, ev.request_id,
           ev.idempotency_key, ev.object, ev.previous_attributes, ev.subscription_id";
 
@@ -224,8 +224,16 @@ impl Sender {
                 }
                 continue;
             }
+            // A batch may hold more for one endpoint than its share: those go back at once
+            // (the next claim skips a saturated endpoint).
+            let mut over = Vec::new();
             for delivery in claimed {
-                *in_flight.entry(delivery.endpoint_id).or_default() += 1;
+                let slots = in_flight.entry(delivery.endpoint_id).or_default();
+                if *slots >= self.options.per_endpoint {
+                    over.push((delivery.id, delivery.locked_until));
+                    continue;
+                }
+                *slots += 1;
                 attempts += 1;
                 let sender = self.clone();
                 tasks.spawn(async move {
@@ -233,7 +241,26 @@ impl Sender {
                     (endpoint_id, sender.attempt(delivery).await)
                 });
             }
+            self.release(over).await?;
         }
+    }
+
+    async fn release(&self, deliveries: Vec<(Uuid, DateTime<Utc>)>) -> ApiResult<()> {
+        if deliveries.is_empty() {
+            return Ok(());
+        }
+        let (ids, leases): (Vec<Uuid>, Vec<DateTime<Utc>>) = deliveries.into_iter().unzip();
+        let mut conn = self.pool.get().await?;
+        sql_query(
+            "UPDATE webhook_deliveries d SET locked_until = NULL \
+             FROM unnest($1::uuid[], $2::timestamptz[]) AS r(id, lease) \
+             WHERE d.id = r.id AND d.locked_until = r.lease",
+        )
+        .bind::<Array<SqlUuid>, _>(ids)
+        .bind::<Array<Timestamptz>, _>(leases)
+        .execute(&mut conn)
+        .await?;
+        Ok(())
     }
 
     fn finished(
@@ -270,12 +297,7 @@ impl Sender {
     async fn attempt(&self, claimed: Claimed) -> ApiResult<()> {
         let now = self.clock.now();
         let mut secrets = vec![claimed.secret.as_str()];
-        if let (Some(previous), Some(until)) =
-            (&claimed.previous_secret, claimed.previous_secret_expires_at)
-            && until > now
-        {
-            secrets.push(previous);
-        }
+        secrets.extend(claimed.previous_secret.as_deref());
         let body = serde_json::to_vec(&EventView::from(EventRow {
             id: claimed.event_id,
             account_id: claimed.account_id,
