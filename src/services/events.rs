@@ -24,7 +24,7 @@ use crate::services::access::account_in_reach;
 pub struct EventFilter {
     /// An event type, `prefix.*` (e.g. `subscription.*`) or `*`; repeat it for several.
     #[serde(rename = "type")]
-    #[param(rename = "type", example = "subscription.*")]
+    #[param(rename = "type", example = json!(["subscription.*"]))]
     pub types: Option<Vec<String>>,
     /// Events created at or after this time (the account's clock).
     pub created_gte: Option<DateTime<Utc>>,
