@@ -1,7 +1,10 @@
 //! What an event says happened (SPEC §14): its type names the resource and the change.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 macro_rules! event_types {
     ($($(#[$meta:meta])* $variant:ident => $text:literal,)+) => {
@@ -15,7 +18,6 @@ macro_rules! event_types {
             Hash,
             Serialize,
             Deserialize,
-            ToSchema,
             diesel::expression::AsExpression,
             diesel::deserialize::FromSqlRow,
         )]
@@ -92,6 +94,24 @@ event_types! {
     TestClockCreated => "test_clock.created",
     TestClockAdvanced => "test_clock.advanced",
     TestClockDeleted => "test_clock.deleted",
+}
+
+// By hand: the derive would name the variants, not the names on the wire, because the names
+// reach it through `event_types!`.
+impl utoipa::PartialSchema for EventType {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("The type of an event: `<resource>.<change>`."))
+            .enum_values(Some(EventType::ALL.iter().map(|t| t.as_str())))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EventType {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("EventType")
+    }
 }
 
 impl std::fmt::Display for EventType {

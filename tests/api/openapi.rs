@@ -189,6 +189,12 @@ fn enum_schemas_list_the_names_on_the_wire() {
             "{schema}"
         );
     }
+    let event_types: Vec<&str> = billing_center::domain::event::EventType::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
+    assert_eq!(schemas["EventType"]["enum"], serde_json::json!(event_types));
+    assert!(event_types.contains(&"webhook.test") && event_types.contains(&"order.placed"));
 }
 
 /// The document generated clients are built from: one named schema per resource, enums by
