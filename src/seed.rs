@@ -22,6 +22,8 @@ pub const DEMO_TRIAL_EXPIRED: Uuid = Uuid::from_u128(0x0000_0000_0000_4000_8100_
 pub const DEMO_CORPORATE: Uuid = Uuid::from_u128(0x0000_0000_0000_4000_8100_0000_0000_0003);
 pub const DEMO_EU_NO_VAT: Uuid = Uuid::from_u128(0x0000_0000_0000_4000_8100_0000_0000_0004);
 pub const DEMO_REPRESENTATIVE: &str = "rep-jane-doe";
+/// Copied on the demo corporate account's mails.
+pub const DEMO_REPRESENTATIVE_EMAIL: &str = "jane.doe@vendor.example";
 /// The self-service account's subscription and its first user (the ids `seed_demo` derives).
 pub const DEMO_SELF_SERVICE_SUBSCRIPTION: Uuid =
     Uuid::from_u128(DEMO_SELF_SERVICE.as_u128() + 0x1_0000);
@@ -302,8 +304,9 @@ async fn insert_account(
     };
     diesel::sql_query(
         "INSERT INTO accounts (id, kind, name, country, currency, billing_contact_name, billing_contact_email, \
-         representative_id, payment_method_ref, card_brand, card_last4, card_exp_month, card_exp_year) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id) DO NOTHING",
+         representative_id, representative_email, payment_method_ref, card_brand, card_last4, \
+         card_exp_month, card_exp_year) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING",
     )
     .bind::<SqlUuid, _>(account.id)
     .bind::<Text, _>(account.kind)
@@ -313,6 +316,7 @@ async fn insert_account(
     .bind::<Text, _>(account.contact.0)
     .bind::<Text, _>(account.contact.1)
     .bind::<Nullable<Text>, _>(account.representative)
+    .bind::<Nullable<Text>, _>(account.representative.map(|_| DEMO_REPRESENTATIVE_EMAIL))
     .bind::<Nullable<Text>, _>(card_ref)
     .bind::<Nullable<Text>, _>(brand)
     .bind::<Nullable<Text>, _>(last4)

@@ -14,6 +14,7 @@ use crate::domain::account::AccountKind;
 use crate::domain::event::EventType;
 use crate::domain::job::{JobKind, JobStatus, TestClockStatus};
 use crate::domain::money::Currency;
+use crate::domain::notification::{NotificationStatus, NotificationTemplate};
 use crate::domain::order::{
     CartStatus, InvoiceStatus, ItemKind, OrderStatus, PaymentMethodKind, QuoteStatus, Settlement,
 };
@@ -59,4 +60,6 @@ text_column! {
     EventType => as_str,
     DeliveryStatus => as_str,
     DisabledReason => as_str,
+    NotificationTemplate => as_str,
+    NotificationStatus => as_str,
 }

@@ -4,6 +4,7 @@ use crate::auth::Role;
 use crate::domain::account::AccountKind;
 use crate::domain::event::EventType;
 use crate::domain::money::Currency;
+use crate::domain::notification::NotificationTemplate;
 use crate::domain::order::{
     CartStatus, InvoiceStatus, ItemKind, OrderStatus, PaymentMethodKind, QuoteStatus, Settlement,
 };
@@ -90,6 +91,8 @@ pub struct Account {
     pub invoices_issued: i32,
     /// The test clock whose time this account lives in (SPEC §15), bound at creation.
     pub test_clock_id: Option<Uuid>,
+    /// Copied on the account's mails (corporate accounts, SPEC §16).
+    pub representative_email: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -109,6 +112,7 @@ pub struct NewAccount<'a> {
     pub postal_code: Option<&'a str>,
     pub region: Option<&'a str>,
     pub representative_id: Option<&'a str>,
+    pub representative_email: Option<&'a str>,
     pub test_clock_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -224,6 +228,10 @@ pub struct NewEvent<'a> {
     pub idempotency_key: Option<&'a str>,
     pub subscription_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
+    /// The mail this event causes (SPEC §16), queued by the `events_notify` trigger once per
+    /// `notify_key`.
+    pub notify_template: Option<NotificationTemplate>,
+    pub notify_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]

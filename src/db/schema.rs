@@ -30,6 +30,7 @@ diesel::table! {
         number -> Int8,
         invoices_issued -> Int4,
         test_clock_id -> Nullable<Uuid>,
+        representative_email -> Nullable<Text>,
     }
 }
 
@@ -50,6 +51,29 @@ diesel::table! {
         previous_attributes -> Nullable<Jsonb>,
         idempotency_key -> Nullable<Text>,
         subscription_id -> Nullable<Uuid>,
+        notify_template -> Nullable<Text>,
+        notify_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        event_id -> Uuid,
+        template -> Text,
+        cause_key -> Text,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Nullable<Timestamptz>,
+        locked_until -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        to_address -> Nullable<Text>,
+        cc_addresses -> Array<Text>,
+        subject -> Nullable<Text>,
+        sent_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -424,6 +448,8 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(notifications -> accounts (account_id));
+diesel::joinable!(notifications -> events (event_id));
 diesel::joinable!(webhook_deliveries -> events (event_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 
@@ -439,6 +465,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     invoices,
     jobs,
     license_assignments,
+    notifications,
     order_items,
     order_lines,
     orders,

@@ -72,6 +72,7 @@ pub mod dunning;
 pub mod event;
 pub mod job;
 pub mod money;
+pub mod notification;
 pub mod order;
 pub mod period;
 pub mod plan_change;

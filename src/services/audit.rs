@@ -1,7 +1,9 @@
 //! The event stream (SPEC §14), which is also the audit trail: every change writes its events
 //! in the same transaction as the change, and the same statement queues their webhook
 //! deliveries (the `events_fan_out` trigger), so a change never commits without its events
-//! and their deliveries, nor the other way round.
+//! and their deliveries, nor the other way round. An event that should reach the billing
+//! contact by email names its template and cause (`notify`); the `events_notify` trigger
+//! queues that mail in the same statement, once per cause (SPEC §16).
 
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
@@ -10,6 +12,7 @@ use uuid::Uuid;
 use crate::db::models::NewEvent;
 use crate::db::schema::events;
 use crate::domain::event::{EventType, previous_attributes};
+use crate::domain::notification::{NotificationTemplate, cause_key};
 use crate::error::ApiResult;
 use crate::services::Caller;
 
@@ -26,6 +29,25 @@ pub struct Event<'a> {
     /// The resource after the change, as the API shows it: the event's `data.object`.
     pub after: Option<serde_json::Value>,
     pub reason: Option<&'a str>,
+    /// The mail this change sends, if any.
+    pub notify: Option<Notify>,
+}
+
+/// A mail caused by an event: its template, and the cause that makes it one mail however
+/// often the change is retried (an order, an invoice, a subscription's trial end).
+#[derive(Debug, Clone)]
+pub struct Notify {
+    template: NotificationTemplate,
+    key: String,
+}
+
+impl Notify {
+    pub fn of(template: NotificationTemplate, cause: impl std::fmt::Display) -> Notify {
+        Notify {
+            template,
+            key: cause_key(template, cause),
+        }
+    }
 }
 
 /// Serialises a view for `before`/`after`; views are plain data, so this cannot fail in
@@ -78,5 +100,7 @@ fn row<'a>(caller: &'a Caller, event: Event<'a>) -> NewEvent<'a> {
         request_id: &caller.request_id,
         idempotency_key: caller.idempotency_key.as_deref(),
         created_at: caller.now,
+        notify_template: event.notify.as_ref().map(|n| n.template),
+        notify_key: event.notify.map(|n| n.key),
     }
 }

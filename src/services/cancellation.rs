@@ -17,6 +17,7 @@ use crate::db::schema::{license_assignments, subscriptions};
 use crate::domain::account::AccountKind;
 use crate::domain::catalog::Catalog;
 use crate::domain::event::EventType;
+use crate::domain::notification::NotificationTemplate;
 use crate::domain::order::ItemKind;
 use crate::domain::period::Period;
 use crate::domain::quote::{ReplacedPeriod, cancellation_quote};
@@ -25,7 +26,7 @@ use crate::domain::tax::tax_treatment;
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
 use crate::services::Caller;
 use crate::services::access::subscription_in_reach_for_update;
-use crate::services::audit::{self, Event};
+use crate::services::audit::{self, Event, Notify};
 use crate::services::engine::{
     self, DraftItem, Engine, OrderDraft, OrderSource, Placed, Placement,
 };
@@ -432,5 +433,18 @@ fn subscription_event<'a>(
         before: subscription_view::object(catalog, kind, before, today)?,
         after: subscription_view::object(catalog, kind, after, today)?,
         reason,
+        // A subscription ends once; it may be scheduled to end, reactivated and scheduled
+        // again: each scheduling (a new version) is a mail.
+        notify: match event_type {
+            EventType::SubscriptionCancellationScheduled => Some(Notify::of(
+                NotificationTemplate::CancellationScheduled,
+                format!("{}:{}", after.id, after.version),
+            )),
+            EventType::SubscriptionCanceled => Some(Notify::of(
+                NotificationTemplate::SubscriptionCanceled,
+                after.id,
+            )),
+            _ => None,
+        },
     })
 }

@@ -21,12 +21,13 @@ use crate::db::schema::{accounts, invoices, orders, subscriptions};
 use crate::domain::catalog::Catalog;
 use crate::domain::dunning;
 use crate::domain::event::EventType;
+use crate::domain::notification::NotificationTemplate;
 use crate::domain::order::InvoiceStatus;
 use crate::domain::subscription::SubscriptionStatus;
 use crate::error::ApiResult;
 use crate::payments::ChargeError;
 use crate::services::Caller;
-use crate::services::audit::{self, Event};
+use crate::services::audit::{self, Event, Notify};
 use crate::services::checkout_summary::LineView;
 use crate::services::engine::Engine;
 use crate::services::invoice_payments::PaymentView;
@@ -354,6 +355,7 @@ async fn subscription_event(
             before,
             after: after_object,
             reason: None,
+            notify: None,
         },
     )
     .await
@@ -410,9 +412,25 @@ pub async fn record(
             before: audit::snapshot(&before_view),
             after: audit::snapshot(&after_view),
             reason: None,
+            notify: collection_notice(event_type, before, after),
         },
     )
     .await
+}
+
+/// The mail of a card collection (SPEC §16): the receipt of a renewal paid from the card on
+/// file, or the notice of its first failure (with the next try's date), not one per retry.
+fn collection_notice(event_type: EventType, before: &Invoice, after: &Invoice) -> Option<Notify> {
+    if !after.collected_by_card {
+        return None;
+    }
+    match event_type {
+        EventType::InvoicePaid => Some(Notify::of(NotificationTemplate::RenewalReceipt, after.id)),
+        EventType::InvoicePaymentFailed if before.first_failed_at.is_none() => {
+            Some(Notify::of(NotificationTemplate::PaymentFailed, after.id))
+        }
+        _ => None,
+    }
 }
 
 /// What is left to pay on an invoice.

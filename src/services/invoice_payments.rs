@@ -250,6 +250,7 @@ pub async fn record(
             before: snapshot(&before_view),
             after: snapshot(&view),
             reason: None,
+            notify: None,
         })
         .await?;
         let body = serde_json::to_value(view).map_err(|e| internal_error("invoice view", &e))?;

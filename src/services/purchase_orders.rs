@@ -240,6 +240,7 @@ pub async fn create(
                 before: None,
                 after: snapshot(&view),
                 reason: None,
+                notify: None,
             },
         )
         .await?;

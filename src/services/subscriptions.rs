@@ -350,6 +350,7 @@ pub async fn import(
                         caller.today(),
                     )?,
                     reason: None,
+                    notify: None,
                 },
             )
             .await?;

@@ -109,6 +109,7 @@ pub async fn create(
                 before: None,
                 after: snapshot(&UserView::from(user.clone())),
                 reason: None,
+                notify: None,
             },
         )
         .await?;
@@ -149,6 +150,7 @@ pub async fn delete(
                 before: None,
                 after: snapshot(&UserView::from(user.clone())),
                 reason: None,
+                notify: None,
             },
         )
         .await?;

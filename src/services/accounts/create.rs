@@ -43,6 +43,7 @@ pub async fn create(
         contact_email: input.billing_contact.email,
         address: input.address.unwrap_or_default(),
         representative_id: input.representative_id,
+        representative_email: input.representative_email,
     })?;
     if input.test_clock_id.is_some() && !state.test_clocks {
         return Err(ApiError::invalid_field(
@@ -85,6 +86,7 @@ pub async fn create(
                 postal_code: data.address.postal_code.as_deref(),
                 region: data.address.region.as_deref(),
                 representative_id: data.representative_id.as_deref(),
+                representative_email: data.representative_email.as_deref(),
                 test_clock_id: input.test_clock_id,
                 created_at: caller.now,
                 updated_at: caller.now,
@@ -103,6 +105,7 @@ pub async fn create(
                 before: None,
                 after: super::view::object(&account),
                 reason: None,
+                notify: None,
             },
         )
         .await?;

@@ -76,6 +76,10 @@ pub struct CreateAccount {
     /// The `sub` of the representative; corporate accounts only.
     #[schema(max_length = 200, example = "rep-jane-doe")]
     pub representative_id: Option<String>,
+    /// The representative's email address, copied on the account's mails (SPEC §16); needs
+    /// `representative_id`.
+    #[schema(max_length = 254, example = "jane.doe@vendor.example")]
+    pub representative_email: Option<String>,
     /// Binds the account to a test clock for good (`TEST_CLOCKS=enabled` only): every rule
     /// of the account reads the clock's time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,6 +108,10 @@ pub struct PatchAccount {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 200, example = "rep-jane-doe")]
     pub representative_id: Option<Option<String>>,
+    /// Copied on the account's mails; admin only. Cleared with the representative.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 254, example = "jane.doe@vendor.example")]
+    pub representative_email: Option<Option<String>>,
     /// Days an invoice is due after it is issued; admin or representative.
     #[schema(minimum = 0, maximum = 365, example = 30)]
     pub payment_terms_days: Option<i32>,
@@ -130,6 +138,7 @@ struct AccountData {
     contact_email: String,
     address: AddressInput,
     representative_id: Option<String>,
+    representative_email: Option<String>,
 }
 
 fn text(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
@@ -203,6 +212,23 @@ fn validate(data: AccountData) -> ApiResult<AccountData> {
             message: "only corporate accounts have a representative".into(),
         });
     }
+    let representative_email = match data.representative_email.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(email) => {
+            if !is_plausible_email(email) || email.chars().count() > 254 {
+                errors.push(FieldError {
+                    field: "representative_email".into(),
+                    message: "must be an email address".into(),
+                });
+            } else if representative_id.is_none() {
+                errors.push(FieldError {
+                    field: "representative_email".into(),
+                    message: "needs a representative_id: it is the representative's address".into(),
+                });
+            }
+            Some(email.to_owned())
+        }
+    };
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -213,6 +239,7 @@ fn validate(data: AccountData) -> ApiResult<AccountData> {
         contact_email,
         address,
         representative_id,
+        representative_email,
         ..data
     })
 }

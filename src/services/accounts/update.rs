@@ -35,7 +35,9 @@ pub async fn patch(
         {
             return Err(version_mismatch(before.version));
         }
-        if (input.kind.is_some() || input.representative_id.is_some())
+        if (input.kind.is_some()
+            || input.representative_id.is_some()
+            || input.representative_email.is_some())
             && caller.principal.role != Role::Admin
         {
             return Err(ApiError::forbidden(
@@ -65,6 +67,16 @@ pub async fn patch(
             postal_code: before.postal_code.clone(),
             region: before.region.clone(),
         };
+        let representative_id = input
+            .representative_id
+            .clone()
+            .unwrap_or_else(|| before.representative_id.clone());
+        // The address belongs to the representative: it goes when the representative does.
+        let representative_email = input.representative_email.clone().unwrap_or_else(|| {
+            representative_id
+                .as_ref()
+                .and(before.representative_email.clone())
+        });
         let data = validate(AccountData {
             kind: input.kind.unwrap_or(before.kind),
             name: input.name.clone().unwrap_or_else(|| before.name.clone()),
@@ -88,10 +100,8 @@ pub async fn patch(
                 .address
                 .clone()
                 .map_or(current_address, Option::unwrap_or_default),
-            representative_id: input
-                .representative_id
-                .clone()
-                .unwrap_or_else(|| before.representative_id.clone()),
+            representative_id,
+            representative_email,
         })?;
         let after: Account = diesel::update(accounts::table.find(account_id))
             .set((
@@ -107,6 +117,7 @@ pub async fn patch(
                 accounts::postal_code.eq(data.address.postal_code.as_deref()),
                 accounts::region.eq(data.address.region.as_deref()),
                 accounts::representative_id.eq(data.representative_id.as_deref()),
+                accounts::representative_email.eq(data.representative_email.as_deref()),
                 accounts::payment_terms_days.eq(input
                     .payment_terms_days
                     .unwrap_or(before.payment_terms_days)),
@@ -128,6 +139,7 @@ pub async fn patch(
                 before: super::view::object(&before),
                 after: super::view::object(&after),
                 reason: None,
+                notify: None,
             },
         )
         .await?;
@@ -201,6 +213,7 @@ pub async fn set_payment_method(
                 before: super::view::object(&before),
                 after: super::view::object(&after),
                 reason: None,
+                notify: None,
             },
         )
         .await?;

@@ -63,6 +63,9 @@ pub struct AccountView {
     /// The `sub` of the account's representative (corporate accounts).
     #[schema(example = json!(null))]
     pub representative_id: Option<String>,
+    /// The representative's address, copied on the account's mails (corporate accounts).
+    #[schema(example = json!(null))]
+    pub representative_email: Option<String>,
     pub payment_method: Option<PaymentMethodView>,
     /// Credit from earlier downgrades, applied to the next orders.
     #[schema(value_type = String, example = "0.00")]
@@ -120,6 +123,7 @@ impl TryFrom<Account> for AccountView {
                 region: a.region,
             },
             representative_id: a.representative_id,
+            representative_email: a.representative_email,
             payment_method,
             credit_balance: a.credit_balance,
             payment_terms_days: a.payment_terms_days,

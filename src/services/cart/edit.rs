@@ -255,6 +255,7 @@ pub async fn add_item(
                 before,
                 after: object(state, &cart, &items)?,
                 reason: None,
+                notify: None,
             },
         )
         .await?;
@@ -339,6 +340,7 @@ pub async fn patch_item(
                 before: cart_before,
                 after: object(state, &cart, &items)?,
                 reason: None,
+                notify: None,
             },
         )
         .await?;
@@ -375,6 +377,7 @@ pub async fn delete_item(
                 before,
                 after: object(state, &cart, &items)?,
                 reason: None,
+                notify: None,
             },
         )
         .await?;

@@ -1,6 +1,11 @@
 //! Step 7, **events**: what a placed order changed, in its transaction (SPEC §14) — one event
 //! per subscription it changed, then `order.placed`, `invoice.created` and, for an invoice
 //! paid at once, `invoice.paid`. Each carries the resource as the API shows it.
+//!
+//! The mail of the order (SPEC §16) rides on one of them: the order confirmation on
+//! `order.placed` (for an order on terms it shows the invoice too: one mail, not two), a
+//! corporate renewal's invoice on `invoice.created`, a self-service renewal's receipt on
+//! `invoice.paid`, and the notice of an immediate cancellation on `subscription.canceled`.
 
 use diesel_async::AsyncPgConnection;
 
@@ -9,10 +14,11 @@ use crate::db::models::{Invoice, Order};
 use crate::domain::account::AccountKind;
 use crate::domain::catalog::Catalog;
 use crate::domain::event::EventType;
+use crate::domain::notification::NotificationTemplate;
 use crate::domain::order::{InvoiceStatus, ItemKind};
 use crate::error::ApiResult;
 use crate::services::Caller;
-use crate::services::audit::{self, Event, snapshot};
+use crate::services::audit::{self, Event, Notify, snapshot};
 use crate::services::checkout_summary::LineView;
 use crate::services::orders::build_invoice_view;
 use crate::services::subscription_view;
@@ -37,6 +43,11 @@ pub async fn order_placed(
     let object = |row: &crate::db::models::Subscription| {
         subscription_view::object(documents.catalog, documents.account_kind, row, today)
     };
+    let renewal = changes.iter().any(|c| c.kind == ItemKind::Renewal);
+    let ordinary = changes
+        .iter()
+        .any(|c| !matches!(c.kind, ItemKind::Renewal | ItemKind::Cancel));
+    let corporate = documents.account_kind == AccountKind::Corporate;
     let mut events: Vec<Event<'_>> = Vec::with_capacity(changes.len() + 3);
     for change in changes {
         events.push(Event {
@@ -55,6 +66,8 @@ pub async fn order_placed(
             },
             after: object(&change.after)?,
             reason: order.reason.as_deref(),
+            notify: (change.kind == ItemKind::Cancel)
+                .then(|| Notify::of(NotificationTemplate::SubscriptionCanceled, change.after.id)),
         });
     }
     events.push(Event {
@@ -65,6 +78,7 @@ pub async fn order_placed(
         before: None,
         after: Some(documents.order.clone()),
         reason: order.reason.as_deref(),
+        notify: ordinary.then(|| Notify::of(NotificationTemplate::OrderConfirmation, order.id)),
     });
     let paid = documents.invoice.status == InvoiceStatus::Paid;
     let invoice_id = documents.invoice.id;
@@ -81,6 +95,8 @@ pub async fn order_placed(
         before: None,
         after: invoice.clone(),
         reason: None,
+        notify: (renewal && corporate)
+            .then(|| Notify::of(NotificationTemplate::RenewalInvoice, invoice_id)),
     });
     if paid {
         events.push(Event {
@@ -91,6 +107,8 @@ pub async fn order_placed(
             before: None,
             after: invoice,
             reason: None,
+            notify: (renewal && !corporate)
+                .then(|| Notify::of(NotificationTemplate::RenewalReceipt, invoice_id)),
         });
     }
     // One statement for all of them; ids are time-ordered, so the trail reads in this order.

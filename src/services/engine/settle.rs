@@ -113,6 +113,7 @@ pub async fn abandon(
             before: None,
             after: object,
             reason: None,
+            notify: None,
         },
     )
     .await
@@ -162,6 +163,7 @@ pub async fn void_and_refund(
                 before,
                 after,
                 reason: None,
+                notify: None,
             },
         )
         .await

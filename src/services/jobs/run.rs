@@ -12,9 +12,10 @@ use crate::db::models::Subscription;
 use crate::db::schema::{caller_idempotency_keys, idempotency_keys, jobs, subscriptions};
 use crate::domain::event::EventType;
 use crate::domain::job::JobStatus;
+use crate::domain::notification::NotificationTemplate;
 use crate::domain::subscription::{CancellationReason, SubscriptionStatus};
 use crate::error::{ApiError, ApiResult, internal_error};
-use crate::services::audit::{self, Event};
+use crate::services::audit::{self, Event, Notify};
 use crate::services::collection::{self, Collected};
 use crate::services::engine::{Engine, recovery};
 use crate::services::renewals::{self, system_caller};
@@ -85,6 +86,14 @@ pub async fn run(
                             before: None,
                             after: object,
                             reason: None,
+                            notify: Some(Notify::of(
+                                NotificationTemplate::TrialEnding,
+                                format!(
+                                    "{}:{}",
+                                    subscription.id,
+                                    subscription.trial_ends_on.unwrap_or_default()
+                                ),
+                            )),
                         }],
                     )
                     .await?;
@@ -151,6 +160,7 @@ pub async fn run(
                                 before,
                                 after,
                                 reason: None,
+                                notify: None,
                             }],
                         )
                         .await?;

@@ -208,6 +208,7 @@ pub async fn bulk(
                 .get(&assignment.user_id)
                 .and_then(|user| snapshot(&view(assignment, user))),
             reason: None,
+            notify: None,
         };
         let events = removed
             .iter()

@@ -184,6 +184,7 @@ pub async fn assign(
                 before: None,
                 after: snapshot(&view(&assignment, &user)),
                 reason: None,
+                notify: None,
             },
         )
         .await?;
@@ -223,6 +224,7 @@ pub async fn unassign(
                     before: None,
                     after: snapshot(&view(&removed, &user)),
                     reason: None,
+                    notify: None,
                 },
             )
             .await?;

@@ -145,6 +145,7 @@ pub async fn accept(
                 before: snapshot(&view(quote.clone(), caller.today())),
                 after: snapshot(&view(accepted, caller.today())),
                 reason: None,
+                notify: None,
             },
         )
         .await?;
@@ -220,6 +221,7 @@ pub async fn decide(
                 before: snapshot(&view(quote, caller.today())),
                 after: snapshot(&view(decided.clone(), caller.today())),
                 reason: reason.as_deref(),
+                notify: None,
             },
         )
         .await?;

@@ -150,6 +150,7 @@ pub async fn create(
                 before: None,
                 after: snapshot(&super::view(quote.clone(), caller.today())),
                 reason: None,
+                notify: None,
             },
         )
         .await?;

@@ -168,6 +168,7 @@ pub(super) async fn event(
             before: before.and_then(|b| snapshot(&TestClockView::from(b.clone()))),
             after: snapshot(&TestClockView::from(after.clone())),
             reason: None,
+            notify: None,
         },
     )
     .await

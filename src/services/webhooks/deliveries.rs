@@ -206,6 +206,7 @@ pub async fn send_test(
                         "message": "A test event from Billing Center.",
                     })),
                     reason: None,
+                    notify: None,
                 },
             )
             .await?;

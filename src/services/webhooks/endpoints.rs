@@ -91,6 +91,7 @@ async fn event(
             before: before.and_then(|b| snapshot(&WebhookEndpointView::from(b))),
             after: snapshot(&WebhookEndpointView::from(after)),
             reason: None,
+            notify: None,
         },
     )
     .await

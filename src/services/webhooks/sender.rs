@@ -517,6 +517,7 @@ async fn disable(
                     DisabledReason::Gone => "The endpoint answered 410 Gone.",
                     _ => "Every delivery failed for 5 days.",
                 }),
+                notify: None,
             },
         )
         .await
