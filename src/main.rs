@@ -12,6 +12,7 @@ use billing_center::metrics::Metrics;
 use billing_center::payments::TestGateway;
 use billing_center::services::catalog::{self, CatalogCache};
 use billing_center::services::jobs::worker::{self, WorkerOptions};
+use billing_center::services::notifications::mailer::{Mailer, MailerOptions};
 use billing_center::services::webhooks::sender::{Sender, SenderOptions};
 use billing_center::{AppState, build_app, db, healthcheck, seed, telemetry};
 use clap::{Parser, Subcommand};
@@ -309,6 +310,18 @@ fn spawn_worker(state: &AppState, settings: &Settings) {
             actix_web::rt::spawn(sender.run_forever());
         }
         Err(error) => tracing::error!(error = %error, "webhooks: no HTTP client, no deliveries"),
+    }
+    // Mails too: an SMTP server that hangs holds back neither jobs nor webhooks.
+    match Mailer::new(
+        state.pool.clone(),
+        settings.mail.clone(),
+        Arc::new(SystemClock),
+        MailerOptions::new(settings.job_lease_seconds),
+    ) {
+        Ok(mailer) => {
+            actix_web::rt::spawn(mailer.run_forever());
+        }
+        Err(error) => tracing::error!(error = %error, "mail: not configured, no mails sent"),
     }
 }
 

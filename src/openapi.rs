@@ -43,6 +43,7 @@ string in the currency's minor units.",
         (name = "quotes", description = "Quotes a representative sends and a corporate contact accepts"),
         (name = "purchase-orders", description = "Purchase orders on file (corporate accounts)"),
         (name = "events", description = "The audit trail"),
+        (name = "notifications", description = "The mails an account's changes send (SPEC §16)"),
         (name = "test-clocks", description = "Simulated time for testing renewals, trials and dunning (admin; `TEST_CLOCKS=enabled`)"),
         (name = "ops", description = "Health, readiness and metrics (no authentication)"),
     )

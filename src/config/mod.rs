@@ -3,6 +3,7 @@
 
 mod http;
 mod jwt;
+mod mail;
 
 use std::env;
 use std::net::SocketAddr;
@@ -11,6 +12,7 @@ pub use http::{DEFAULT_RATE_LIMIT_PER_SECOND, RateLimitSettings};
 use http::{cors_origins_from_env, rate_limit_from_env};
 use jwt::jwt_keys_from_env;
 pub use jwt::{DEVELOPMENT_HS256_SECRET, JwtKeySource, JwtSettings, development_secret_allowed};
+pub use mail::MailSettings;
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/billing";
 
@@ -68,6 +70,8 @@ pub struct Settings {
     /// `WEBHOOKS_ALLOW_HTTP` / `WEBHOOKS_ALLOW_PRIVATE`: webhook URLs may use `http://` and
     /// point at loopback or private hosts (development and tests; both off by default).
     pub webhook_urls: crate::services::webhooks::url_rules::UrlPolicy,
+    /// `SMTP_URL`, `MAIL_FROM`, `PORTAL_URL`: email notifications (SPEC §16).
+    pub mail: MailSettings,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -203,6 +207,7 @@ impl Settings {
         };
         let cors_allowed_origins = cors_origins_from_env()?;
         let rate_limit = rate_limit_from_env()?;
+        let mail = MailSettings::from_env()?;
 
         Ok(Settings {
             database_url,
@@ -223,6 +228,7 @@ impl Settings {
             test_clocks_enabled,
             dunning_retry_days,
             webhook_urls,
+            mail,
         })
     }
 

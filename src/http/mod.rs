@@ -12,6 +12,7 @@ pub mod fallback;
 pub mod jobs;
 pub mod me;
 pub mod middleware;
+pub mod notifications;
 pub mod ops;
 pub mod orders;
 pub mod purchase_orders;
@@ -139,7 +140,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                         .service(quotes::accept_quote)
                         .service(quotes::reject_quote)
                         .service(quotes::withdraw_quote)
-                        .service(events::list_events),
+                        .service(events::list_events)
+                        .service(notifications::list_notifications),
                 ),
         );
 }

@@ -20,6 +20,7 @@ pub mod invoice_payments;
 pub mod jobs;
 pub mod licenses;
 pub mod me;
+pub mod notifications;
 pub mod numbering;
 pub mod orders;
 pub mod purchase_orders;
