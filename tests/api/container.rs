@@ -70,8 +70,22 @@ fn the_image_checks_readiness_and_the_context_leaves_out_target_and_secrets() {
         Some(&"*"),
         "everything is left out by default"
     );
-    for needed in ["!Cargo.toml", "!Cargo.lock", "!src", "!migrations"] {
+    // The mail templates are compiled into the binary (`include_str!`): the build needs them.
+    for needed in [
+        "!Cargo.toml",
+        "!Cargo.lock",
+        "!src",
+        "!migrations",
+        "!templates",
+    ] {
         assert!(rules.contains(&needed), "{needed}");
+    }
+    for copied in [
+        "COPY src ./src",
+        "COPY migrations ./migrations",
+        "COPY templates ./templates",
+    ] {
+        assert!(code(&dockerfile).contains(&copied), "{copied}");
     }
     assert!(
         !rules

@@ -8,6 +8,7 @@ mod db;
 mod helpers;
 mod over_time;
 mod receiver;
+mod smtp_sink;
 
 mod accounts;
 mod auth;
@@ -27,6 +28,7 @@ mod first_run;
 mod licenses;
 mod lists;
 mod matrix;
+mod notifications;
 mod openapi;
 mod ops;
 mod order_settlement;

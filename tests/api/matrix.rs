@@ -171,6 +171,20 @@ async fn reads_follow_the_reach_rules() {
                     &format!("{} GET {path}", caller.name),
                 );
             }
+            // The mail outbox: admin, support and the representative; a contact in reach is
+            // refused (its mails reach its inbox).
+            let path = format!("/v1/accounts/{account}/notifications");
+            let response = f.app.get(&path, &caller.token).await;
+            if reach == Reach::Yes && caller.role.is_contact() {
+                response.assert_problem(403, "forbidden");
+            } else {
+                assert_reach(
+                    &response,
+                    reach,
+                    200,
+                    &format!("{} GET {path}", caller.name),
+                );
+            }
             // Another account's subscription id under this account is never found.
             let foreign = f.subscriptions[1 - i];
             let response = f

@@ -195,6 +195,18 @@ fn enum_schemas_list_the_names_on_the_wire() {
         .collect();
     assert_eq!(schemas["EventType"]["enum"], serde_json::json!(event_types));
     assert!(event_types.contains(&"webhook.test") && event_types.contains(&"order.placed"));
+    assert_eq!(
+        schemas["NotificationTemplate"]["enum"],
+        serde_json::json!([
+            "order_confirmation",
+            "renewal_invoice",
+            "renewal_receipt",
+            "payment_failed",
+            "trial_ending",
+            "cancellation_scheduled",
+            "subscription_canceled"
+        ])
+    );
 }
 
 /// The document generated clients are built from: one named schema per resource, enums by
