@@ -26,6 +26,7 @@ RUN cargo chef cook --release --locked --recipe-path recipe.json --bin billing-c
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY migrations ./migrations
+COPY templates ./templates
 RUN cargo build --release --locked --bin billing-center && strip target/release/billing-center
 
 # Runtime: the binary only, as an unprivileged user.
