@@ -15,6 +15,8 @@ ALTER TABLE events ADD CONSTRAINT events_notify_pair
     CHECK ((notify_template IS NULL) = (notify_key IS NULL));
 
 CREATE TABLE notifications (
+    -- The id of the event that caused it (an event causes one mail at most): mails sort as
+    -- their causes do.
     id uuid PRIMARY KEY,
     account_id uuid NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     -- The event whose resource the mail shows, as it was then.
@@ -47,7 +49,7 @@ CREATE FUNCTION events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO notifications (id, account_id, event_id, template, cause_key, next_attempt_at,
                                created_at, updated_at)
-    SELECT gen_random_uuid(), n.account_id, n.id, n.notify_template, n.notify_key, now(),
+    SELECT n.id, n.account_id, n.id, n.notify_template, n.notify_key, now(),
            n.created_at, now()
     FROM new_events n
     WHERE n.notify_template IS NOT NULL AND n.account_id IS NOT NULL
