@@ -24,7 +24,7 @@ INSERT INTO cart_items (id, cart_id, account_id, type, product_id, subscription_
     ON CONFLICT (cart_id, product_id) DO UPDATE SET id = excluded.id, type = excluded.type, subscription_id = excluded.subscription_id,
        plan_id = excluded.plan_id, billing_frequency = excluded.billing_frequency, quantity = excluded.quantity, created_at = excluded.created_at;
 UPDATE carts SET version = version + 1, updated_at = now() WHERE id = :cart_id RETURNING *;
-INSERT INTO audit_events (id, account_id, actor_sub, actor_role, action, subject_type, subject_id, before, after, request_id, created_at)
+INSERT INTO events (id, account_id, actor_sub, actor_role, type, subject_type, subject_id, previous_attributes, object, request_id, created_at)
     VALUES (gen_random_uuid(), bench_uuid(1, :n), 'bench', 'admin', 'cart.item_added', 'cart', :cart_id, NULL,
             '{"type": "change", "quantity": 10, "billing_frequency": "annual", "plan_id": "00000000-0000-4000-8001-000000000001"}', 'bench', now());
 COMMIT;
@@ -76,10 +76,14 @@ INSERT INTO invoices (id, account_id, order_id, number, status, currency, subtot
 UPDATE idempotency_keys SET response_status = 201, response_body = '{"status": "completed", "total_due": "290.00"}',
        completed_at = now(), locked_until = NULL
     WHERE account_id = bench_uuid(1, :n) AND key = 'bench-' || :client_id || '-' || :keyn;
-INSERT INTO audit_events (id, account_id, actor_sub, actor_role, action, subject_type, subject_id, before, after, request_id, created_at)
-    VALUES (gen_random_uuid(), bench_uuid(1, :n), 'bench', 'admin', 'subscription.changed', 'subscription', bench_uuid(2, :n),
-            '{"quantity": 10, "status": "active", "billing_frequency": "monthly", "period_amount": "290.00"}',
-            '{"quantity": 10, "status": "active", "billing_frequency": "annual", "period_amount": "290.00"}', 'bench', now()),
+INSERT INTO events (id, account_id, actor_sub, actor_role, type, subject_type, subject_id, previous_attributes, object, request_id, created_at)
+    VALUES (gen_random_uuid(), bench_uuid(1, :n), 'bench', 'admin', 'subscription.updated', 'subscription', bench_uuid(2, :n),
+            '{"billing_frequency": "monthly", "version": 1}',
+            '{"quantity": 10, "status": "active", "billing_frequency": "annual", "period_amount": "290.00", "version": 2}', 'bench', now()),
            (gen_random_uuid(), bench_uuid(1, :n), 'bench', 'admin', 'order.placed', 'order', :order_id, NULL,
-            '{"number": "ORD", "total_due": "290.00", "settlement": "card"}', 'bench', now());
+            '{"number": "ORD", "total_due": "290.00", "settlement": "card"}', 'bench', now()),
+           (gen_random_uuid(), bench_uuid(1, :n), 'bench', 'admin', 'invoice.created', 'invoice', :order_id, NULL,
+            '{"number": "INV", "total_due": "290.00", "status": "paid"}', 'bench', now()),
+           (gen_random_uuid(), bench_uuid(1, :n), 'bench', 'admin', 'invoice.paid', 'invoice', :order_id, NULL,
+            '{"number": "INV", "total_due": "290.00", "status": "paid"}', 'bench', now());
 COMMIT;
