@@ -11,6 +11,7 @@ use diesel::sql_types::Text;
 
 use crate::auth::Role;
 use crate::domain::account::AccountKind;
+use crate::domain::change_request::ChangeRequestStatus;
 use crate::domain::event::EventType;
 use crate::domain::job::{JobKind, JobStatus, TestClockStatus};
 use crate::domain::money::Currency;
@@ -62,4 +63,5 @@ text_column! {
     DisabledReason => as_str,
     NotificationTemplate => as_str,
     NotificationStatus => as_str,
+    ChangeRequestStatus => as_str,
 }

@@ -2,6 +2,7 @@
 
 use crate::auth::Role;
 use crate::domain::account::AccountKind;
+use crate::domain::change_request::ChangeRequestStatus;
 use crate::domain::event::EventType;
 use crate::domain::money::Currency;
 use crate::domain::notification::NotificationTemplate;
@@ -16,8 +17,8 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::schema::{
-    accounts, cart_items, carts, events, idempotency_keys, invoice_payments, invoices,
-    license_assignments, order_items, order_lines, orders, plans, prices, products,
+    accounts, cart_items, carts, change_requests, events, idempotency_keys, invoice_payments,
+    invoices, license_assignments, order_items, order_lines, orders, plans, prices, products,
     purchase_orders, quotes, subscriptions, users,
 };
 
@@ -431,6 +432,10 @@ pub struct Quote {
     pub decided_at: Option<DateTime<Utc>>,
     pub order_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
+    /// The change request this quote answers (SPEC §18).
+    pub change_request_id: Option<Uuid>,
+    /// Cancellations carried out when the quote is accepted (`[{subscription_id, …}]`).
+    pub cancellations: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
@@ -445,4 +450,24 @@ pub struct InvoicePayment {
     pub received_on: NaiveDate,
     pub recorded_by: String,
     pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = change_requests, check_for_backend(diesel::pg::Pg))]
+pub struct ChangeRequest {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub number: String,
+    pub status: ChangeRequestStatus,
+    /// The items as asked for (`RequestedItem`s).
+    pub items: serde_json::Value,
+    pub message: Option<String>,
+    pub submitted_by: String,
+    pub quote_id: Option<Uuid>,
+    pub decline_reason: Option<String>,
+    pub answered_by: Option<String>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }

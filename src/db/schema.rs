@@ -57,6 +57,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    change_requests (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        number -> Text,
+        status -> Text,
+        items -> Jsonb,
+        message -> Nullable<Text>,
+        submitted_by -> Text,
+        quote_id -> Nullable<Uuid>,
+        decline_reason -> Nullable<Text>,
+        answered_by -> Nullable<Text>,
+        answered_at -> Nullable<Timestamptz>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     notifications (id) {
         id -> Uuid,
         account_id -> Uuid,
@@ -338,6 +357,8 @@ diesel::table! {
         decided_at -> Nullable<Timestamptz>,
         order_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
+        change_request_id -> Nullable<Uuid>,
+        cancellations -> Jsonb,
     }
 }
 
@@ -448,6 +469,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(change_requests -> accounts (account_id));
 diesel::joinable!(notifications -> accounts (account_id));
 diesel::joinable!(notifications -> events (event_id));
 diesel::joinable!(webhook_deliveries -> events (event_id));
@@ -458,6 +480,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     caller_idempotency_keys,
     cart_items,
+    change_requests,
     carts,
     document_counters,
     idempotency_keys,

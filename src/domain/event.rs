@@ -94,6 +94,11 @@ event_types! {
     TestClockCreated => "test_clock.created",
     TestClockAdvanced => "test_clock.advanced",
     TestClockDeleted => "test_clock.deleted",
+    ChangeRequestSubmitted => "change_request.submitted",
+    ChangeRequestQuoted => "change_request.quoted",
+    ChangeRequestDeclined => "change_request.declined",
+    ChangeRequestWithdrawn => "change_request.withdrawn",
+    ChangeRequestCompleted => "change_request.completed",
 }
 
 // By hand: the derive would name the variants, not the names on the wire, because the names

@@ -67,6 +67,7 @@ macro_rules! stored_enum {
 
 pub mod account;
 pub mod catalog;
+pub mod change_request;
 pub mod country;
 pub mod dunning;
 pub mod event;

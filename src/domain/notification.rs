@@ -23,6 +23,33 @@ crate::stored_enum! {
         CancellationScheduled => "cancellation_scheduled",
         /// The subscription ended, with the reason.
         SubscriptionCanceled => "subscription_canceled",
+        /// To the representative: a corporate contact asks for a change (SPEC §18).
+        ChangeRequestSubmitted => "change_request_submitted",
+        /// To the representative: the contact withdrew its request.
+        ChangeRequestWithdrawn => "change_request_withdrawn",
+        /// To the contact: the representative answered with a quote.
+        ChangeRequestQuoted => "change_request_quoted",
+        /// To the contact: the representative declined, with the reason.
+        ChangeRequestDeclined => "change_request_declined",
+    }
+}
+
+/// Who a mail is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// The billing contact, the representative in copy on corporate accounts.
+    Contact,
+    /// The account's representative (`representative_email`).
+    Representative,
+}
+
+impl NotificationTemplate {
+    pub fn audience(self) -> Audience {
+        match self {
+            NotificationTemplate::ChangeRequestSubmitted
+            | NotificationTemplate::ChangeRequestWithdrawn => Audience::Representative,
+            _ => Audience::Contact,
+        }
     }
 }
 

@@ -62,6 +62,7 @@ pub enum ErrorCode {
     InvoiceNotOpen,
     WebhookUrlNotAllowed,
     WebhookEndpointDisabled,
+    ChangeRequestClosed,
     Conflict,
     ServiceUnavailable,
     Internal,
@@ -115,6 +116,7 @@ impl ErrorCode {
         ErrorCode::InvoiceNotOpen,
         ErrorCode::WebhookUrlNotAllowed,
         ErrorCode::WebhookEndpointDisabled,
+        ErrorCode::ChangeRequestClosed,
         ErrorCode::Conflict,
         ErrorCode::ServiceUnavailable,
         ErrorCode::Internal,
@@ -168,6 +170,7 @@ impl ErrorCode {
             InvoiceNotOpen => "invoice-not-open",
             WebhookUrlNotAllowed => "webhook-url-not-allowed",
             WebhookEndpointDisabled => "webhook-endpoint-disabled",
+            ChangeRequestClosed => "change-request-closed",
             Conflict => "conflict",
             ServiceUnavailable => "service-unavailable",
             Internal => "internal-error",
@@ -212,6 +215,7 @@ impl ErrorCode {
             | CancellationPending
             | InvoiceNotOpen
             | WebhookEndpointDisabled
+            | ChangeRequestClosed
             | Conflict => StatusCode::CONFLICT,
             CardDeclined => StatusCode::PAYMENT_REQUIRED,
             QuoteChanged | VersionMismatch => StatusCode::PRECONDITION_FAILED,
@@ -275,6 +279,7 @@ impl ErrorCode {
             InvoiceNotOpen => "The invoice is not open",
             WebhookUrlNotAllowed => "The webhook URL is not allowed",
             WebhookEndpointDisabled => "The webhook endpoint is disabled",
+            ChangeRequestClosed => "The change request is already answered",
             Conflict => "Conflict",
             ServiceUnavailable => "Service unavailable",
             Internal => "Internal error",

@@ -174,9 +174,10 @@ mod tests {
             InvoiceNotOpen => 42,
             WebhookUrlNotAllowed => 43,
             WebhookEndpointDisabled => 44,
-            Conflict => 45,
-            ServiceUnavailable => 46,
-            Internal => 47,
+            ChangeRequestClosed => 45,
+            Conflict => 46,
+            ServiceUnavailable => 47,
+            Internal => 48,
         }
     }
 

@@ -262,6 +262,8 @@ pub fn count_order_request(
 ) -> ApiResult<checkout::CheckoutOutcome> {
     let label = match &outcome {
         Ok(placed) if placed.replayed => "replayed",
+        // A quote of cancellations only: accepted, nothing ordered.
+        Ok(placed) if placed.status != 201 => "accepted",
         Ok(placed) => {
             let settlement = placed.body["settlement"].as_str().unwrap_or("unknown");
             let source = if operation == "checkout" {

@@ -6,6 +6,7 @@ pub mod assignments;
 pub mod caller;
 pub mod cart;
 pub mod catalog;
+pub mod change_requests;
 pub mod events;
 pub mod extract;
 pub mod fallback;
@@ -90,6 +91,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(test_clocks::delete_test_clock)
                 .service(test_clocks::advance_test_clock)
                 .service(events::list_all_events)
+                .service(change_requests::list_my_change_requests)
                 .service(events::resend_event)
                 .service(webhooks::create_webhook_endpoint)
                 .service(webhooks::list_webhook_endpoints)
@@ -141,7 +143,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
                         .service(quotes::reject_quote)
                         .service(quotes::withdraw_quote)
                         .service(events::list_events)
-                        .service(notifications::list_notifications),
+                        .service(notifications::list_notifications)
+                        .service(change_requests::submit_change_request)
+                        .service(change_requests::list_change_requests)
+                        .service(change_requests::get_change_request)
+                        .service(change_requests::quote_change_request)
+                        .service(change_requests::decline_change_request)
+                        .service(change_requests::withdraw_change_request),
                 ),
         );
 }

@@ -128,11 +128,13 @@ pub async fn create_quote(
         example = json!({})
     ),
     responses(
-        (status = 201, body = OrderView, description = "The order (also for a replayed key)",
+        (status = 201, body = OrderView, description = "The order (also for a replayed key); the cancellations the quote carries are carried out with it",
+         headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same key"))),
+        (status = 200, body = SentQuoteView, description = "A quote of cancellations only (a change request's): nothing is ordered; the accepted quote",
          headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same key"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json",
-         description = "`quote-expired`, `quote-not-open` (accepted, rejected or withdrawn), `quote-stale` (the subscriptions changed), `idempotency-key-in-use`"),
+         description = "`quote-expired`, `quote-not-open` (accepted, rejected or withdrawn), `quote-stale` (the subscriptions changed), `subscription-ended`, `idempotency-key-in-use`"),
         (status = 422, body = Problem, content_type = "application/problem+json",
          description = "`vat-id-required`, `purchase-order-expired`, `purchase-order-limit-exceeded`, `idempotency-key-reused`, `validation-failed`"),
         (status = 412, body = Problem, content_type = "application/problem+json",

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod cancellation;
 pub mod cart;
 pub mod catalog;
+pub mod change_requests;
 pub mod checkout;
 pub mod checkout_summary;
 pub mod collection;

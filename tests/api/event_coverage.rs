@@ -413,6 +413,51 @@ async fn every_mutating_operation_writes_its_events() {
         200,
     )
     .await;
+    // Change requests: submitted, quoted, declined, withdrawn.
+    let mut requests = Vec::new();
+    for quantity in [8, 7, 6] {
+        let request = walk
+            .step(
+                "POST /v1/accounts/{account_id}/change-requests",
+                &format!("{corporate_base}/change-requests"),
+                &corporate_contact,
+                &[],
+                Some(
+                    json!({"items": [{"type": "change", "subscription_id": corporate_sub,
+                                       "quantity": quantity}]}),
+                ),
+                201,
+            )
+            .await;
+        requests.push(format!("{corporate_base}/change-requests/{}", id(&request)));
+    }
+    walk.step(
+        "POST /v1/accounts/{account_id}/change-requests/{change_request_id}/quote",
+        &format!("{}/quote", requests[0]),
+        &rep,
+        &[],
+        Some(json!({})),
+        201,
+    )
+    .await;
+    walk.step(
+        "POST /v1/accounts/{account_id}/change-requests/{change_request_id}/decline",
+        &format!("{}/decline", requests[1]),
+        &rep,
+        &[],
+        Some(json!({"reason": "Not this year"})),
+        200,
+    )
+    .await;
+    walk.step(
+        "POST /v1/accounts/{account_id}/change-requests/{change_request_id}/withdraw",
+        &format!("{}/withdraw", requests[2]),
+        &corporate_contact,
+        &[],
+        None,
+        200,
+    )
+    .await;
     let invoice = order.body["invoice_id"].as_str().unwrap();
     walk.step(
         "POST /v1/accounts/{account_id}/invoices/{invoice_id}/payments",

@@ -14,6 +14,7 @@ mod accounts;
 mod auth;
 mod cancellation;
 mod catalog;
+mod change_requests;
 mod checkout;
 mod constraints;
 mod container;

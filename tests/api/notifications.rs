@@ -41,7 +41,7 @@ fn mailer_on(
     .unwrap()
 }
 
-fn mailer(app: &TestApp, sink: &SmtpSink) -> Mailer {
+pub fn mailer(app: &TestApp, sink: &SmtpSink) -> Mailer {
     mailer_on(app, Some(sink.url()), Arc::new(SystemClock), 8)
 }
 

@@ -204,7 +204,11 @@ fn enum_schemas_list_the_names_on_the_wire() {
             "payment_failed",
             "trial_ending",
             "cancellation_scheduled",
-            "subscription_canceled"
+            "subscription_canceled",
+            "change_request_submitted",
+            "change_request_withdrawn",
+            "change_request_quoted",
+            "change_request_declined"
         ])
     );
 }

@@ -36,7 +36,7 @@ fn quantity_in_range(quantity: i32) -> ApiResult<i32> {
 /// Turns a request into a target with catalog ids, filling a `change` from the subscription;
 /// returns the account's subscription to the item's product too (one per product), which the
 /// rules are checked against.
-async fn resolve(
+pub(crate) async fn resolve(
     state: &AppState,
     conn: &mut AsyncPgConnection,
     account: &Account,

@@ -19,6 +19,7 @@ use crate::services::access::account_in_reach;
 
 mod edit;
 
+pub(crate) use edit::resolve;
 pub use edit::{add_item, delete_item, patch_item};
 
 /// Body of `POST /v1/accounts/{account_id}/cart/items`.

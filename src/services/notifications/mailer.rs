@@ -29,7 +29,7 @@ use crate::db::DbPool;
 use crate::db::schema::notifications;
 use crate::domain::account::AccountKind;
 use crate::domain::notification::{
-    NotificationStatus, NotificationTemplate, message_id, retry_delay,
+    Audience, NotificationStatus, NotificationTemplate, message_id, retry_delay,
 };
 use crate::error::ApiResult;
 
@@ -128,14 +128,16 @@ RETURNING n.id, n.template, n.attempts, n.locked_until, n.account_id,
 #[derive(Debug)]
 enum Outcome {
     Sent,
-    Skipped,
+    /// Not sent: no SMTP server, or (with why) no address to send it to.
+    Skipped(Option<String>),
     Transient(String),
     Permanent(String),
 }
 
 /// The addresses and words of one mail.
 struct Letter {
-    to: String,
+    /// `None`: a mail for the representative of an account without `representative_email`.
+    to: Option<String>,
     cc: Vec<String>,
     rendered: Rendered,
 }
@@ -229,7 +231,10 @@ impl Mailer {
         let letter = self.letter(&mail);
         let outcome = match (&letter, &self.transport) {
             (Err(error), _) => Outcome::Permanent(error.clone()),
-            (Ok(_), None) => Outcome::Skipped,
+            (Ok(Letter { to: None, .. }), _) => Outcome::Skipped(Some(
+                "no recipient: the account has no representative_email".to_owned(),
+            )),
+            (Ok(_), None) => Outcome::Skipped(None),
             (Ok(letter), Some(transport)) => self.send(transport, mail.id, letter).await,
         };
         self.record(&mail, letter.ok(), outcome).await
@@ -249,16 +254,18 @@ impl Mailer {
             "portal_url": self.settings.portal_url,
         });
         let rendered = render(mail.template, &context)?;
-        // The representative is copied on a corporate account's mails.
-        let cc = match (mail.account_kind, &mail.representative_email) {
-            (AccountKind::Corporate, Some(email)) => vec![email.clone()],
-            _ => Vec::new(),
+        let (to, cc) = match mail.template.audience() {
+            // The representative is copied on a corporate account's mails.
+            Audience::Contact => (
+                Some(mail.billing_contact_email.clone()),
+                match (mail.account_kind, &mail.representative_email) {
+                    (AccountKind::Corporate, Some(email)) => vec![email.clone()],
+                    _ => Vec::new(),
+                },
+            ),
+            Audience::Representative => (mail.representative_email.clone(), Vec::new()),
         };
-        Ok(Letter {
-            to: mail.billing_contact_email.clone(),
-            cc,
-            rendered,
-        })
+        Ok(Letter { to, cc, rendered })
     }
 
     async fn send(
@@ -283,9 +290,10 @@ impl Mailer {
             a.parse::<Mailbox>()
                 .map_err(|e| format!("address {a:?}: {e}"))
         };
+        let to = letter.to.as_deref().ok_or("no recipient")?;
         let mut builder = Message::builder()
             .from(self.from.clone())
-            .to(address(&letter.to)?)
+            .to(address(to)?)
             .subject(letter.rendered.subject.clone())
             .message_id(Some(format!(
                 "<{}>",
@@ -313,7 +321,7 @@ impl Mailer {
         let attempts = mail.attempts + 1;
         let (status, next_attempt_at, error) = match outcome {
             Outcome::Sent => (NotificationStatus::Sent, None, None),
-            Outcome::Skipped => (NotificationStatus::Skipped, None, None),
+            Outcome::Skipped(why) => (NotificationStatus::Skipped, None, why),
             Outcome::Permanent(error) => (NotificationStatus::Failed, None, Some(error)),
             Outcome::Transient(error) => match retry_delay(attempts) {
                 Some(wait) => (NotificationStatus::Pending, Some(now + wait), Some(error)),
@@ -327,7 +335,7 @@ impl Mailer {
             None => tracing::info!(mail = %mail.id, template = %mail.template, %status, "mail"),
         }
         let (to, cc, subject) = match letter {
-            Some(l) => (Some(l.to), l.cc, Some(l.rendered.subject)),
+            Some(l) => (l.to, l.cc, Some(l.rendered.subject)),
             None => (None, Vec::new(), None),
         };
         let mut conn = self.pool.get().await?;

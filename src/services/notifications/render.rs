@@ -47,6 +47,10 @@ const SOURCES: &[(&str, &str)] = sources!(
     trial_ending,
     cancellation_scheduled,
     subscription_canceled,
+    change_request_submitted,
+    change_request_withdrawn,
+    change_request_quoted,
+    change_request_declined,
 );
 
 static ENVIRONMENT: LazyLock<Result<Environment<'static>, String>> = LazyLock::new(|| {

@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Role;
-use crate::db::models::Quote;
-use crate::db::schema::quotes;
+use crate::db::models::{Quote, Subscription};
+use crate::db::schema::{quotes, subscriptions};
 use crate::domain::event::EventType;
 use crate::domain::order::QuoteStatus;
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
@@ -20,9 +20,12 @@ use crate::services::engine::price::Requirement;
 use crate::services::engine::{self, Engine, Placed, Placement};
 use crate::services::idempotency::{self, KeyState};
 use crate::services::input::clean;
-use crate::services::purchase_orders;
+use crate::services::{cancellation, change_requests, purchase_orders};
 
-use super::{AcceptQuote, ensure_open, money_etag, quote_for_update, reprice, view};
+use super::{
+    AcceptQuote, FrozenCancellation, ensure_open, money_etag, quote_for_update, reprice, stale,
+    view,
+};
 
 /// The fingerprint of an acceptance covers the quote it accepts and the body.
 #[derive(Serialize)]
@@ -96,38 +99,83 @@ pub async fn accept(
             )
             .with_extension("requirements", serde_json::json!(repriced.requirements)));
         }
-        let draft = repriced.draft;
-        purchase_orders::check_po(
-            conn,
-            &account,
-            po_number.as_deref(),
-            draft.totals.total_due,
-            draft.quote_date,
-        )
-        .await?;
-        let placed = engine::place(
-            &engine,
-            conn,
-            caller,
-            &account,
-            &draft,
-            Placement {
-                idempotency_key: key.clone(),
-                fingerprint: fingerprint.clone(),
-                po_number,
-                reason: Some(format!("Quote {} accepted", quote.number)),
-                // The quote was made by the representative: held to the representative's rules.
-                assisting: true,
-            },
-        )
-        .await?;
-        let Placed::Completed { order_id, body, .. } = placed else {
-            return Err(internal_error("quote order awaiting a card charge", &quote_id));
+        // The cancellations it carries: their subscriptions as they were when it was made.
+        let cancellations: Vec<FrozenCancellation> =
+            serde_json::from_value(quote.cancellations.clone())
+                .map_err(|e| internal_error("stored quote cancellations", &e))?;
+        let mut ending = Vec::with_capacity(cancellations.len());
+        for cancellation in &cancellations {
+            let subscription: Option<Subscription> = subscriptions::table
+                .filter(subscriptions::account_id.eq(account_id))
+                .filter(subscriptions::id.eq(cancellation.subscription_id))
+                .select(Subscription::as_select())
+                .for_no_key_update()
+                .first(conn)
+                .await
+                .optional()?;
+            match subscription {
+                Some(s) if s.version == cancellation.subscription_version => {
+                    ending.push((s, cancellation.at_period_end));
+                }
+                _ => {
+                    return Err(stale(
+                        &quote,
+                        "a subscription to cancel changed since the quote was made.",
+                    ));
+                }
+            }
+        }
+        let reason = format!("Quote {} accepted", quote.number);
+        let placed = match repriced.draft {
+            None => None,
+            Some(draft) => {
+                purchase_orders::check_po(
+                    conn,
+                    &account,
+                    po_number.as_deref(),
+                    draft.totals.total_due,
+                    draft.quote_date,
+                )
+                .await?;
+                let placed = engine::place(
+                    &engine,
+                    conn,
+                    caller,
+                    &account,
+                    &draft,
+                    Placement {
+                        idempotency_key: key.clone(),
+                        fingerprint: fingerprint.clone(),
+                        po_number,
+                        reason: Some(reason.clone()),
+                        // The quote was made by the representative: held to the
+                        // representative's rules.
+                        assisting: true,
+                    },
+                )
+                .await?;
+                let Placed::Completed { order_id, body, .. } = placed else {
+                    return Err(internal_error("quote order awaiting a card charge", &quote_id));
+                };
+                Some((order_id, body))
+            }
         };
+        for (subscription, at_period_end) in ending {
+            cancellation::carry_out(
+                &engine,
+                conn,
+                caller,
+                &account,
+                subscription,
+                at_period_end,
+                Some(reason.clone()),
+            )
+            .await?;
+        }
         let accepted: Quote = diesel::update(quotes::table.find(quote_id))
             .set((
                 quotes::status.eq(QuoteStatus::Accepted),
-                quotes::order_id.eq(Some(order_id)),
+                quotes::order_id.eq(placed.as_ref().map(|(order_id, _)| *order_id)),
                 quotes::decided_by.eq(Some(&caller.principal.sub)),
                 quotes::decided_at.eq(Some(caller.now)),
             ))
@@ -143,17 +191,34 @@ pub async fn accept(
                 subject_type: "quote",
                 subject_id: Some(quote_id),
                 before: snapshot(&view(quote.clone(), caller.today())),
-                after: snapshot(&view(accepted, caller.today())),
+                after: snapshot(&view(accepted.clone(), caller.today())),
                 reason: None,
                 notify: None,
             },
         )
         .await?;
-        Ok(CheckoutOutcome {
-            status: 201,
-            body,
-            replayed: false,
-        })
+        if let Some(request_id) = quote.change_request_id {
+            change_requests::complete(conn, caller, request_id).await?;
+        }
+        match placed {
+            Some((_, body)) => Ok(CheckoutOutcome {
+                status: 201,
+                body,
+                replayed: false,
+            }),
+            // Cancellations only: no order; the answer is the accepted quote, kept for the key.
+            None => {
+                let body = serde_json::to_value(view(accepted, caller.today()))
+                    .map_err(|e| internal_error("quote view", &e))?;
+                idempotency::store_completed(conn, account_id, &key, &fingerprint, 200, &body, now)
+                    .await?;
+                Ok(CheckoutOutcome {
+                    status: 200,
+                    body,
+                    replayed: false,
+                })
+            }
+        }
     })
     .await
 }

@@ -35,7 +35,7 @@ mod send;
 
 pub use decide::{accept, decide};
 pub use reprice::{Repriced, money_etag, reprice};
-pub use send::create;
+pub use send::{Terms, create, create_for_request};
 
 /// Body of `POST /v1/accounts/{account_id}/quotes`.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -90,6 +90,23 @@ struct FrozenItem {
     lines: Vec<LineView>,
 }
 
+/// A cancellation a quote carries out when it is accepted (a change request's `cancel`
+/// item), with the subscription's version when the quote was made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct FrozenCancellation {
+    pub subscription_id: Uuid,
+    pub subscription_version: i32,
+    pub at_period_end: bool,
+}
+
+/// A cancellation the quote carries out when accepted.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QuotedCancellation {
+    pub subscription_id: Uuid,
+    /// At the period end, or at once (the unused time credited by a `cancel` order).
+    pub at_period_end: bool,
+}
+
 pub use crate::domain::order::QuoteStatus;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -129,6 +146,10 @@ pub struct SentQuoteView {
     /// Send as `If-Match` when accepting to be invoiced exactly `current_summary`.
     #[schema(example = "\"qa-3f0c4c9e1b7d4a52a1e6d0b8c2f4e917\"")]
     pub current_quote_etag: Option<String>,
+    /// Subscriptions the quote ends when accepted (asked for in a change request).
+    pub cancellations: Vec<QuotedCancellation>,
+    /// The change request this quote answers; accepting it completes the request.
+    pub change_request_id: Option<Uuid>,
 }
 
 fn status_of(quote: &Quote, today: NaiveDate) -> QuoteStatus {
@@ -139,7 +160,17 @@ fn status_of(quote: &Quote, today: NaiveDate) -> QuoteStatus {
 }
 
 pub fn view(quote: Quote, today: NaiveDate) -> SentQuoteView {
+    let cancellations: Vec<FrozenCancellation> =
+        serde_json::from_value(quote.cancellations.clone()).unwrap_or_default();
     SentQuoteView {
+        cancellations: cancellations
+            .into_iter()
+            .map(|c| QuotedCancellation {
+                subscription_id: c.subscription_id,
+                at_period_end: c.at_period_end,
+            })
+            .collect(),
+        change_request_id: quote.change_request_id,
         status: status_of(&quote, today),
         id: quote.id,
         number: quote.number,

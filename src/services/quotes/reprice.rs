@@ -106,7 +106,8 @@ pub struct Repriced {
     pub summary: serde_json::Value,
     pub etag: String,
     pub requirements: Vec<Requirement>,
-    pub(super) draft: OrderDraft,
+    /// `None` for a quote of cancellations only: nothing is ordered.
+    pub(super) draft: Option<OrderDraft>,
 }
 
 /// Prices a sent quote today; refuses it as stale when a subscription changed since it was
@@ -121,6 +122,15 @@ pub async fn reprice(
     corporate_only(account)?;
     let frozen: Vec<FrozenItem> = serde_json::from_value(quote.items.clone())
         .map_err(|e| internal_error("stored quote items", &e))?;
+    if frozen.is_empty() {
+        // Cancellations only: no money now, the summary stays as sent.
+        return Ok(Repriced {
+            etag: money_etag(&quote.summary),
+            summary: quote.summary.clone(),
+            requirements: Vec::new(),
+            draft: None,
+        });
+    }
     // The quote was made by a representative: its items are held to the representative's rules.
     let actor = Actor {
         assisting: true,
@@ -172,6 +182,6 @@ pub async fn reprice(
         etag: money_etag(&summary),
         summary,
         requirements: priced.requirements,
-        draft,
+        draft: Some(draft),
     })
 }
