@@ -42,7 +42,8 @@ CREATE TABLE notifications (
     CONSTRAINT pending_is_scheduled CHECK ((status = 'pending') = (next_attempt_at IS NOT NULL)),
     CONSTRAINT sent_has_time CHECK ((status = 'sent') = (sent_at IS NOT NULL))
 );
-CREATE INDEX notifications_due_idx ON notifications (next_attempt_at) WHERE status = 'pending';
+-- Claimed in (next_attempt_at, id) order: the index reads the first due rows, no sort.
+CREATE INDEX notifications_due_idx ON notifications (next_attempt_at, id) WHERE status = 'pending';
 CREATE INDEX notifications_account_idx ON notifications (account_id, created_at DESC, id DESC);
 
 CREATE FUNCTION events_notify() RETURNS trigger LANGUAGE plpgsql AS $$

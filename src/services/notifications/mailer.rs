@@ -105,7 +105,7 @@ WITH due AS (
     SELECT id FROM notifications
     WHERE status = 'pending' AND next_attempt_at <= $1
       AND (locked_until IS NULL OR locked_until < $1)
-    ORDER BY next_attempt_at, created_at
+    ORDER BY next_attempt_at, id
     LIMIT $2
     FOR UPDATE SKIP LOCKED)
 UPDATE notifications n SET locked_until = $3
