@@ -3,9 +3,7 @@
 use crate::auth::Role;
 use crate::domain::account::AccountKind;
 use crate::domain::change_request::ChangeRequestStatus;
-use crate::domain::event::EventType;
 use crate::domain::money::Currency;
-use crate::domain::notification::NotificationTemplate;
 use crate::domain::order::{
     CartStatus, InvoiceStatus, ItemKind, OrderStatus, PaymentMethodKind, QuoteStatus, Settlement,
 };
@@ -17,10 +15,14 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::schema::{
-    accounts, cart_items, carts, change_requests, events, idempotency_keys, invoice_payments,
-    invoices, license_assignments, order_items, order_lines, orders, plans, prices, products,
+    accounts, cart_items, carts, change_requests, idempotency_keys, invoice_payments, invoices,
+    license_assignments, order_items, order_lines, orders, plans, prices, products,
     purchase_orders, quotes, subscriptions, users,
 };
+
+mod event_rows;
+
+pub use event_rows::{EventRow, NewEvent};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = products, check_for_backend(diesel::pg::Pg))]
@@ -190,49 +192,6 @@ pub struct NewSubscription {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub billing_anchor_day: Option<i16>,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
-#[diesel(table_name = events, check_for_backend(diesel::pg::Pg))]
-pub struct EventRow {
-    pub id: Uuid,
-    pub account_id: Option<Uuid>,
-    pub actor_sub: String,
-    /// `None` for `system` (time).
-    pub actor_role: Option<Role>,
-    #[diesel(column_name = type_)]
-    pub event_type: EventType,
-    pub object: serde_json::Value,
-    pub previous_attributes: Option<serde_json::Value>,
-    pub reason: Option<String>,
-    pub request_id: String,
-    pub idempotency_key: Option<String>,
-    pub subscription_id: Option<Uuid>,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Insertable)]
-#[diesel(table_name = events)]
-pub struct NewEvent<'a> {
-    pub id: Uuid,
-    pub account_id: Option<Uuid>,
-    pub actor_sub: &'a str,
-    pub actor_role: Option<Role>,
-    #[diesel(column_name = type_)]
-    pub event_type: EventType,
-    pub subject_type: &'a str,
-    pub subject_id: Option<Uuid>,
-    pub object: serde_json::Value,
-    pub previous_attributes: Option<serde_json::Value>,
-    pub reason: Option<&'a str>,
-    pub request_id: &'a str,
-    pub idempotency_key: Option<&'a str>,
-    pub subscription_id: Option<Uuid>,
-    pub created_at: DateTime<Utc>,
-    /// The mail this event causes (SPEC §16), queued by the `events_notify` trigger once per
-    /// `notify_key`.
-    pub notify_template: Option<NotificationTemplate>,
-    pub notify_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]

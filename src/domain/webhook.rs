@@ -51,6 +51,15 @@ pub fn retry_delay(attempts: i32, retry_after: Option<i64>, jitter: f64) -> Opti
     Some(Duration::milliseconds(jittered_ms.max(asked_ms)))
 }
 
+/// `Retry-After` as seconds from `now`: a number, or an HTTP date.
+pub fn retry_after_seconds(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<i64> {
+    if let Ok(seconds) = value.trim().parse::<i64>() {
+        return Some(seconds.max(0));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value.trim()).ok()?;
+    Some((at.with_timezone(&chrono::Utc) - now).num_seconds().max(0))
+}
+
 /// Loopback, private, link-local, shared, unspecified, multicast or documentation
 /// addresses: a webhook never goes there unless `WEBHOOKS_ALLOW_PRIVATE=true`.
 pub fn is_internal(ip: IpAddr) -> bool {
@@ -90,6 +99,25 @@ fn is_internal_v6(ip: Ipv6Addr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let now = chrono::DateTime::parse_from_rfc3339("2015-10-21T07:27:00Z")
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_default();
+        assert_eq!(retry_after_seconds("120", now), Some(120));
+        assert_eq!(retry_after_seconds(" 0 ", now), Some(0));
+        assert_eq!(
+            retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(60)
+        );
+        assert_eq!(
+            retry_after_seconds("Wed, 21 Oct 2015 07:26:00 GMT", now),
+            Some(0),
+            "a date past is now"
+        );
+        assert_eq!(retry_after_seconds("soon", now), None);
+    }
 
     #[test]
     fn the_schedule_then_failure() {

@@ -4,7 +4,7 @@
 //! period end, or after dunning — always does the same: `canceled` with its end date and
 //! reason, and every licence assignment of it ended.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Deserialize;
@@ -21,7 +21,7 @@ use crate::domain::notification::NotificationTemplate;
 use crate::domain::order::ItemKind;
 use crate::domain::period::Period;
 use crate::domain::quote::{ReplacedPeriod, cancellation_quote};
-use crate::domain::subscription::{CancellationReason, SubscriptionStatus, effective_status};
+use crate::domain::subscription::{CancellationReason, SubscriptionStatus};
 use crate::domain::tax::tax_treatment;
 use crate::error::{ApiError, ApiResult, ErrorCode, internal_error};
 use crate::services::Caller;
@@ -32,6 +32,10 @@ use crate::services::engine::{
 };
 use crate::services::subscription_view;
 use crate::services::subscriptions::{SubscriptionDetail, detail};
+
+mod carry_out;
+
+pub use carry_out::carry_out;
 
 /// Body of `POST …/subscriptions/{subscription_id}/cancel`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -102,98 +106,6 @@ pub async fn cancel(
         })
         .await?;
     detail(state, kind, row)
-}
-
-/// Ends `subscription` (locked by the caller) as asked: at its period end (a trial: the day
-/// after its last day), or at once — an active one through a `cancel` order crediting the
-/// unused time, a trial without an order. Who may ask is the caller's to check.
-pub async fn carry_out(
-    engine: &Engine,
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    account: &Account,
-    subscription: Subscription,
-    at_period_end: bool,
-    reason: Option<String>,
-) -> ApiResult<Subscription> {
-    let kind = account.kind;
-    let today = caller.today();
-    let status = effective_status(subscription.status, subscription.trial_ends_on, today);
-    if status == SubscriptionStatus::Canceled {
-        return Err(ended());
-    }
-    match (at_period_end, status) {
-        // Canceling twice at the period end changes nothing.
-        (true, _) if subscription.cancel_at_period_end => Ok(subscription),
-        (true, SubscriptionStatus::Active | SubscriptionStatus::PastDue) => {
-            let end = subscription
-                .current_period_end
-                .ok_or_else(|| internal_error("billed without a period", &subscription.id))?;
-            schedule(
-                conn,
-                &engine.catalog,
-                kind,
-                caller,
-                subscription,
-                end,
-                reason.as_deref(),
-            )
-            .await
-        }
-        (true, SubscriptionStatus::Trialing) => {
-            let last_day = subscription
-                .trial_ends_on
-                .ok_or_else(|| internal_error("trial without an end", &subscription.id))?;
-            let end = last_day + Duration::days(1);
-            schedule(
-                conn,
-                &engine.catalog,
-                kind,
-                caller,
-                subscription,
-                end,
-                reason.as_deref(),
-            )
-            .await
-        }
-        (false, SubscriptionStatus::Active | SubscriptionStatus::PastDue) => {
-            // Its period has ended and the renewal has not run yet (it is due at
-            // 00:00): nothing of the ended period is left to credit, and the next
-            // one does not exist yet.
-            if subscription
-                .current_period_end
-                .is_some_and(|end| today >= end)
-            {
-                return Err(ApiError::new(
-                    ErrorCode::Conflict,
-                    "The subscription's period has just ended and its renewal is being \
-                     placed; retry in a moment.",
-                )
-                .with_header(
-                    actix_web::http::header::RETRY_AFTER,
-                    actix_web::http::header::HeaderValue::from_static("5"),
-                ));
-            }
-            let id = subscription.id;
-            credit_and_end(engine, conn, caller, account, subscription, reason).await?;
-            reload(conn, id).await
-        }
-        // A trial (running or expired) has nothing paid to run to or credit.
-        _ => {
-            let before = subscription.clone();
-            let ended = end_now(
-                conn,
-                subscription.id,
-                today,
-                CancellationReason::Requested,
-                reason.as_deref(),
-                caller.now,
-            )
-            .await?;
-            canceled_event(conn, &engine.catalog, caller, &before, &ended).await?;
-            Ok(ended)
-        }
-    }
 }
 
 /// Clears a pending cancellation; 409 `subscription-ended` once it has ended (or its end

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::db::models::{Account, Cart, CartItem, Subscription};
-use crate::db::schema::{cart_items, carts, subscriptions};
+use crate::db::schema::{cart_items, carts};
 use crate::domain::event::EventType;
 use crate::domain::order::{CartStatus, ItemKind};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -19,7 +19,7 @@ use crate::services::rules::{self, ItemTarget};
 
 use super::{
     CartDetail, CartItemInput, CartItemPatch, cart_view, current_or_new_cart,
-    subscription_for_product,
+    subscription_for_product, subscription_on_account,
 };
 
 fn quantity_in_range(quantity: i32) -> ApiResult<i32> {
@@ -50,19 +50,7 @@ pub(crate) async fn resolve(
             quantity,
             billing_frequency,
         } => {
-            let subscription = subscriptions::table
-                .filter(subscriptions::account_id.eq(account.id))
-                .filter(subscriptions::id.eq(subscription_id))
-                .select(Subscription::as_select())
-                .first(conn)
-                .await
-                .optional()?
-                .ok_or_else(|| {
-                    ApiError::invalid_field(
-                        "subscription_id",
-                        "no such subscription on this account",
-                    )
-                })?;
+            let subscription = subscription_on_account(conn, account.id, *subscription_id).await?;
             let plan_id = match plan {
                 None => subscription.plan_id,
                 Some(code) => catalog

@@ -114,6 +114,25 @@ async fn current_or_new_cart(
         .ok_or_else(ApiError::not_found)
 }
 
+/// The account's subscription `id`; one of another account, or none, is a 422 on
+/// `subscription_id` (what a cart item or a change request names).
+pub async fn subscription_on_account(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    id: Uuid,
+) -> ApiResult<Subscription> {
+    subscriptions::table
+        .filter(subscriptions::account_id.eq(account_id))
+        .filter(subscriptions::id.eq(id))
+        .select(Subscription::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| {
+            ApiError::invalid_field("subscription_id", "no such subscription on this account")
+        })
+}
+
 /// The account's open cart with its items, in one query.
 pub async fn current_cart_with_items(
     conn: &mut AsyncPgConnection,

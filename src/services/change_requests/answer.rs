@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Role;
-use crate::db::models::{ChangeRequest, Quote};
+use crate::db::models::{Account, ChangeRequest, Quote};
 use crate::db::schema::change_requests;
 use crate::domain::change_request::ChangeRequestStatus;
 use crate::domain::event::EventType;
@@ -134,6 +134,49 @@ fn answered_by_the_representative(caller: &Caller) -> ApiResult<()> {
     Ok(())
 }
 
+/// Locks the account and the request, for a caller `may` lets act; the request must still
+/// wait for an answer.
+async fn open_request(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    account_id: Uuid,
+    id: Uuid,
+    may: fn(&Caller) -> ApiResult<()>,
+) -> ApiResult<(Account, ChangeRequest)> {
+    let account = account_in_reach_for_update(conn, caller, account_id).await?;
+    corporate_only(&account)?;
+    may(caller)?;
+    let request = request_for_update(conn, account_id, id).await?;
+    if !request.status.is_open() {
+        return Err(closed(&request));
+    }
+    Ok((account, request))
+}
+
+/// Closes an open request without a quote (declined or withdrawn) and tells the other side.
+async fn close_and_tell(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    request: &ChangeRequest,
+    status: ChangeRequestStatus,
+    reason: Option<&str>,
+    (event_type, template): (EventType, NotificationTemplate),
+) -> ApiResult<ChangeRequestView> {
+    let after = close(conn, caller, request, status, None, reason).await?;
+    let event = record(event_type, Some(request), &after, reason, Some(template))?;
+    audit::record(conn, caller, event).await?;
+    view(after)
+}
+
+fn withdrawn_by_the_customer(caller: &Caller) -> ApiResult<()> {
+    if !matches!(caller.principal.role, Role::CorporateContact | Role::Admin) {
+        return Err(ApiError::forbidden(
+            "The customer withdraws its requests; the representative declines them.",
+        ));
+    }
+    Ok(())
+}
+
 /// The representative answers with a quote of the requested items, or of its own edit of
 /// them; the contact accepts or rejects it like any quote.
 pub async fn quote(
@@ -146,13 +189,8 @@ pub async fn quote(
     let terms = Terms::of(input.valid_for_days, input.note.as_ref())?;
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
-        let account = account_in_reach_for_update(conn, caller, account_id).await?;
-        corporate_only(&account)?;
-        answered_by_the_representative(caller)?;
-        let request = request_for_update(conn, account_id, id).await?;
-        if !request.status.is_open() {
-            return Err(closed(&request));
-        }
+        let (account, request) =
+            open_request(conn, caller, account_id, id, answered_by_the_representative).await?;
         let items: Vec<RequestedItem> = match &input.items {
             Some(edited) => edited.clone(),
             None => serde_json::from_value(request.items.clone())
@@ -205,31 +243,20 @@ pub async fn decline(
         .ok_or_else(|| ApiError::invalid_field("reason", "must be 1 to 1000 characters"))?;
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
-        let account = account_in_reach_for_update(conn, caller, account_id).await?;
-        corporate_only(&account)?;
-        answered_by_the_representative(caller)?;
-        let request = request_for_update(conn, account_id, id).await?;
-        if !request.status.is_open() {
-            return Err(closed(&request));
-        }
-        let after = close(
+        let (_, request) =
+            open_request(conn, caller, account_id, id, answered_by_the_representative).await?;
+        close_and_tell(
             conn,
             caller,
             &request,
             ChangeRequestStatus::Declined,
-            None,
             Some(&reason),
+            (
+                EventType::ChangeRequestDeclined,
+                NotificationTemplate::ChangeRequestDeclined,
+            ),
         )
-        .await?;
-        let event = record(
-            EventType::ChangeRequestDeclined,
-            Some(&request),
-            &after,
-            Some(&reason),
-            Some(NotificationTemplate::ChangeRequestDeclined),
-        )?;
-        audit::record(conn, caller, event).await?;
-        view(after)
+        .await
     })
     .await
 }
@@ -243,35 +270,20 @@ pub async fn withdraw(
 ) -> ApiResult<ChangeRequestView> {
     let mut conn = state.pool.get().await?;
     conn.transaction(async |conn| {
-        let account = account_in_reach_for_update(conn, caller, account_id).await?;
-        corporate_only(&account)?;
-        if !matches!(caller.principal.role, Role::CorporateContact | Role::Admin) {
-            return Err(ApiError::forbidden(
-                "The customer withdraws its requests; the representative declines them.",
-            ));
-        }
-        let request = request_for_update(conn, account_id, id).await?;
-        if !request.status.is_open() {
-            return Err(closed(&request));
-        }
-        let after = close(
+        let (_, request) =
+            open_request(conn, caller, account_id, id, withdrawn_by_the_customer).await?;
+        close_and_tell(
             conn,
             caller,
             &request,
             ChangeRequestStatus::Withdrawn,
             None,
-            None,
+            (
+                EventType::ChangeRequestWithdrawn,
+                NotificationTemplate::ChangeRequestWithdrawn,
+            ),
         )
-        .await?;
-        let event = record(
-            EventType::ChangeRequestWithdrawn,
-            Some(&request),
-            &after,
-            None,
-            Some(NotificationTemplate::ChangeRequestWithdrawn),
-        )?;
-        audit::record(conn, caller, event).await?;
-        view(after)
+        .await
     })
     .await
 }

@@ -1,18 +1,16 @@
 //! A change request's items, checked as cart items held to the representative's rules.
 
-use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::RequestedItem;
 use crate::AppState;
 use crate::db::models::{Account, Subscription};
-use crate::db::schema::subscriptions;
 use crate::domain::plan_change::Actor;
 use crate::domain::subscription::{SubscriptionStatus, effective_status};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::services::Caller;
-use crate::services::cart::{CartItemInput, resolve};
+use crate::services::cart::{CartItemInput, resolve, subscription_on_account};
 use crate::services::rules::{self, ItemTarget};
 
 /// A validated request: the priced items (targets), and the cancellations with the
@@ -51,19 +49,8 @@ pub async fn check_items(
                 subscription_id,
                 at_period_end,
             } => {
-                let subscription = subscriptions::table
-                    .filter(subscriptions::account_id.eq(account.id))
-                    .filter(subscriptions::id.eq(subscription_id))
-                    .select(Subscription::as_select())
-                    .first(conn)
-                    .await
-                    .optional()?
-                    .ok_or_else(|| {
-                        ApiError::invalid_field(
-                            "subscription_id",
-                            "no such subscription on this account",
-                        )
-                    })?;
+                let subscription =
+                    subscription_on_account(conn, account.id, *subscription_id).await?;
                 let status =
                     effective_status(subscription.status, subscription.trial_ends_on, today);
                 if status == SubscriptionStatus::Canceled {

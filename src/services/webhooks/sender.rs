@@ -9,21 +9,24 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{Array, Integer, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
-use diesel::{QueryableByName, sql_query};
+use diesel::sql_query;
+use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+mod queue;
+
+use queue::{CLAIM, Claimed, Outcome, RECORD};
+
 use super::signature;
 use super::url_rules::{self, UrlPolicy};
 use super::{DisabledReason, WebhookEndpoint, WebhookEndpointView};
-use crate::auth::Role;
 use crate::clock::Clock;
 use crate::db::DbPool;
 use crate::db::models::EventRow;
 use crate::domain::event::EventType;
-use crate::domain::webhook::{DISABLE_AFTER_FAILING_DAYS, retry_delay};
+use crate::domain::webhook::{DISABLE_AFTER_FAILING_DAYS, retry_after_seconds, retry_delay};
 use crate::error::{ApiError, ApiResult, internal_error};
 use crate::services::Caller;
 use crate::services::audit::{self, Event, snapshot};
@@ -61,100 +64,6 @@ pub struct Sender {
     clock: Arc<dyn Clock>,
     options: Arc<SenderOptions>,
 }
-
-#[derive(Debug, QueryableByName)]
-struct Claimed {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
-    endpoint_id: Uuid,
-    #[diesel(sql_type = Timestamptz)]
-    locked_until: DateTime<Utc>,
-    #[diesel(sql_type = Integer)]
-    attempts: i32,
-    #[diesel(sql_type = Text)]
-    url: String,
-    #[diesel(sql_type = Text)]
-    secret: String,
-    /// The previous secret while it still signs (24 h after a rotation).
-    #[diesel(sql_type = Nullable<Text>)]
-    previous_secret: Option<String>,
-    #[diesel(sql_type = SqlUuid)]
-    event_id: Uuid,
-    #[diesel(sql_type = Text)]
-    event_type: EventType,
-    #[diesel(sql_type = Nullable<SqlUuid>)]
-    account_id: Option<Uuid>,
-    #[diesel(sql_type = Timestamptz)]
-    created_at: DateTime<Utc>,
-    #[diesel(sql_type = Text)]
-    actor_sub: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    actor_role: Option<Role>,
-    #[diesel(sql_type = Nullable<Text>)]
-    reason: Option<String>,
-    #[diesel(sql_type = Text)]
-    request_id: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    idempotency_key: Option<String>,
-    #[diesel(sql_type = Jsonb)]
-    object: serde_json::Value,
-    #[diesel(sql_type = Nullable<Jsonb>)]
-    previous_attributes: Option<serde_json::Value>,
-    #[diesel(sql_type = Nullable<SqlUuid>)]
-    subscription_id: Option<Uuid>,
-}
-
-/// What one attempt came to.
-#[derive(Debug)]
-enum Outcome {
-    Delivered {
-        status: u16,
-    },
-    /// 410: the endpoint is gone; it is disabled.
-    Gone,
-    Failed {
-        status: Option<u16>,
-        error: String,
-        retry_after: Option<i64>,
-    },
-}
-
-const CLAIM: &str = "\
-WITH due AS (
-    SELECT d.id FROM webhook_deliveries d
-    JOIN webhook_endpoints e ON e.id = d.endpoint_id AND NOT e.disabled
-    WHERE d.status = 'pending' AND d.next_attempt_at <= $1
-      AND (d.locked_until IS NULL OR d.locked_until < $1)
-      AND d.endpoint_id <> ALL ($2)
-      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
-                      WHERE p.endpoint_id = d.endpoint_id AND p.ordering_key = d.ordering_key
-                        AND p.status = 'pending' AND p.seq < d.seq)
-    ORDER BY d.next_attempt_at, d.seq
-    LIMIT $3
-    FOR UPDATE OF d SKIP LOCKED)
-UPDATE webhook_deliveries d SET locked_until = $4
-FROM due, events ev, webhook_endpoints e
-WHERE d.id = due.id AND ev.id = d.event_id AND e.id = d.endpoint_id
-RETURNING d.id, d.endpoint_id, d.locked_until, d.attempts, e.url, e.secret,
-          CASE WHEN e.previous_secret_expires_at > $1 THEN e.previous_secret END AS previous_secret,
-          ev.id AS event_id, ev.type AS event_type, ev.account_id,
-          ev.created_at, ev.actor_sub, ev.actor_role, ev.reason, ev.request_id,
-          ev.idempotency_key, ev.object, ev.previous_attributes, ev.subscription_id";
-
-/// Records an attempt, and whether the endpoint is failing since (`$9`: succeeded or not).
-const RECORD: &str = "\
-WITH d AS (
-    UPDATE webhook_deliveries
-    SET status = $2, attempts = attempts + 1, next_attempt_at = $3, locked_until = NULL,
-        last_attempt_at = $4, last_response_status = $5, last_duration_ms = $6, last_error = $7
-    WHERE id = $1 AND locked_until = $8
-    RETURNING endpoint_id)
-UPDATE webhook_endpoints e
-SET failing_since = CASE WHEN $9 THEN NULL ELSE $4 END
-FROM d
-WHERE e.id = d.endpoint_id AND (CASE WHEN $9 THEN e.failing_since IS NOT NULL
-                                     ELSE e.failing_since IS NULL END)";
 
 impl Sender {
     pub fn new(
@@ -335,7 +244,7 @@ impl Sender {
                         signature::header(&secrets, &msg_id, timestamp, &body),
                     )
                     .body(body);
-                send(request).await
+                send(request, now).await
             }
         };
         let duration_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
@@ -415,7 +324,7 @@ impl Sender {
 }
 
 /// One POST; the answer's body is read (so the connection is reused) and dropped.
-async fn send(request: reqwest::RequestBuilder) -> Outcome {
+async fn send(request: reqwest::RequestBuilder, now: DateTime<Utc>) -> Outcome {
     match request.send().await {
         Ok(response) => {
             let status = response.status();
@@ -423,7 +332,7 @@ async fn send(request: reqwest::RequestBuilder) -> Outcome {
                 .headers()
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
-                .and_then(retry_after_seconds);
+                .and_then(|value| retry_after_seconds(value, now));
             let _ = response.bytes().await;
             if status.is_success() {
                 Outcome::Delivered {
@@ -459,15 +368,6 @@ fn describe(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-/// `Retry-After` as seconds: a number, or an HTTP date.
-fn retry_after_seconds(value: &str) -> Option<i64> {
-    if let Ok(seconds) = value.trim().parse::<i64>() {
-        return Some(seconds.max(0));
-    }
-    let at = DateTime::parse_from_rfc2822(value.trim()).ok()?;
-    Some((at.with_timezone(&Utc) - Utc::now()).num_seconds().max(0))
 }
 
 /// Disables the endpoint (a 410, or failing since before `failing_before`) and writes the
@@ -523,20 +423,4 @@ async fn disable(
         .await
     })
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates() {
-        assert_eq!(retry_after_seconds("120"), Some(120));
-        assert_eq!(retry_after_seconds(" 0 "), Some(0));
-        assert_eq!(
-            retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT"),
-            Some(0)
-        );
-        assert_eq!(retry_after_seconds("soon"), None);
-    }
 }
